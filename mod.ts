@@ -1,0 +1,67 @@
+/**
+ * dbos-mcp: an MCP server that lets AI agents inspect and manage DBOS durable
+ * workflows, through DBOS Conductor.
+ *
+ * Run it as a command:
+ *
+ * ```sh
+ * deno run --no-prompt --allow-net=cloud.dbos.dev,login.dbos.dev \
+ *   --allow-env=HOME,DBOS_* --allow-read=$HOME/.dbos-mcp --allow-write=$HOME/.dbos-mcp \
+ *   jsr:@x/dbos-mcp
+ * ```
+ *
+ * or embed it:
+ *
+ * @example Serving in-process
+ * ```ts ignore
+ * import { createServer } from "jsr:@x/dbos-mcp";
+ * // @ts-types="@modelcontextprotocol/sdk/server/stdio"
+ * import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+ *
+ * const server = createServer({ config: { home: "/srv/dbos-mcp" } });
+ * await server.connect(new StdioServerTransport());
+ * ```
+ *
+ * @module
+ */
+export { createServer, type CreateServerOptions, type DbosMcpServer, INSTRUCTIONS } from "./src/server.ts";
+export { type Config, DEFAULTS, OPTIONS, type OptionSpec, resolveConfig } from "./src/config.ts";
+export {
+  defineTool,
+  type JsonObject,
+  type ToolAnnotations,
+  type ToolContext,
+  type ToolDefinition,
+} from "./src/tool.ts";
+export type {
+  Application,
+  CallOptions,
+  Executor,
+  ForkOptions,
+  ListWorkflowsFilter,
+  Step,
+  Workflow,
+  WorkflowBackend,
+  WorkflowStatus,
+} from "./src/backends/backend.ts";
+export { WORKFLOW_STATUSES } from "./src/backends/backend.ts";
+export {
+  ConfigError,
+  DbosMcpError,
+  type DbosMcpErrorOptions,
+  type ErrorCode,
+  InvalidArgumentError,
+  MissingPermissionError,
+  NotFoundError,
+  NotLoggedInError,
+  UpstreamError,
+} from "./src/errors.ts";
+export type { AccessGrant, TokenSource } from "./src/auth/token_source.ts";
+export type { LoginOutcome, LoginService, LoginStarted, LoginStatus, LogoutOutcome } from "./src/auth/login_service.ts";
+import { main } from "./src/cli.ts";
+export { main };
+export { NAME, VERSION } from "./src/version.ts";
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,89 @@
+/**
+ * A tool is a value: its name, what agents read about it, its input and
+ * output schemas, its annotations, whether it mutates anything, its handler
+ * and its text rendering. The server registers every tool the same way from
+ * this data (see `server.ts`), and policy reads `mutates`.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import type { WorkflowBackend } from "./backends/backend.ts";
+import type { LoginService } from "./auth/login_service.ts";
+
+/** MCP tool annotations; `readOnlyHint` is always set explicitly. */
+export interface ToolAnnotations {
+  /** Human-readable title. */
+  title: string;
+  /** True when the tool changes nothing anywhere. */
+  readOnlyHint: boolean;
+  /** True when the tool may destroy or interrupt work. */
+  destructiveHint?: boolean;
+  /** True when calling it twice with the same arguments has no further effect. */
+  idempotentHint?: boolean;
+  /** True when the tool talks to systems outside this process. */
+  openWorldHint?: boolean;
+}
+
+/** What a tool handler gets besides its arguments. */
+export interface ToolContext {
+  /** The workflow backend (Conductor or system database). */
+  backend: WorkflowBackend;
+  /** The login, when the backend needs one (Conductor mode). */
+  login: LoginService | undefined;
+  /** Aborted when the client cancels the call. */
+  signal: AbortSignal;
+}
+
+/** A JSON object, as tools return in `structuredContent`. */
+export type JsonObject = { [key: string]: unknown };
+
+/**
+ * The definition of one tool.
+ *
+ * @typeParam I The zod schema of the arguments.
+ * @typeParam O The type of the structured result.
+ */
+export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends JsonObject = JsonObject> {
+  /** Name agents call it by (snake_case). */
+  name: string;
+  /** Description written for an agent: what it does, when to use it, what to call next. */
+  description: string;
+  /** Arguments (a strict zod object; field descriptions are shown to agents). */
+  input: I;
+  /** Shape of `structuredContent`. */
+  output: z.ZodType<O>;
+  /** MCP annotations. */
+  annotations: ToolAnnotations;
+  /** True when the tool changes workflows (policy hides these in read-only mode). */
+  mutates: boolean;
+  /** Which backends offer the tool; all when absent. */
+  backends?: readonly WorkflowBackend["kind"][];
+  /** Does the work. Throw a `DbosMcpError` with a hint to fail. */
+  handler(args: z.output<I>, ctx: ToolContext): Promise<O>;
+  /** A short, readable text rendering of the result. */
+  render(result: O): string;
+}
+
+/**
+ * Declares a tool, keeping the handler's argument type tied to its schema.
+ *
+ * @example A read-only tool
+ * ```ts ignore
+ * import { z } from "zod";
+ * export const ping = defineTool({
+ *   name: "ping",
+ *   description: "Checks the server answers.",
+ *   input: z.strictObject({}),
+ *   output: z.object({ ok: z.boolean() }),
+ *   annotations: { title: "Ping", readOnlyHint: true, openWorldHint: false },
+ *   mutates: false,
+ *   handler: () => Promise.resolve({ ok: true }),
+ *   render: () => "ok",
+ * });
+ * ```
+ */
+export function defineTool<I extends z.ZodType, O extends JsonObject>(
+  tool: ToolDefinition<I, O>,
+): ToolDefinition<I, O> {
+  return tool;
+}

@@ -1,0 +1,50 @@
+// Compact text renderings of the contract's objects, one line each, for the
+// text content of tool results.
+
+/** Drops null and undefined fields (answers are smaller and easier to read). */
+export function compact<T extends Record<string, unknown>>(obj: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) if (v !== null && v !== undefined) out[k] = v;
+  return out as T;
+}
+
+/** Formats an epoch-ms value (number or numeric string) as ISO 8601, or returns it as is. */
+export function isoTime(value: unknown): string | undefined {
+  if (value === null || value === undefined || value === "") return undefined;
+  const n = typeof value === "number" ? value : Number(value);
+  if (!Number.isFinite(n)) return String(value);
+  return new Date(n).toISOString();
+}
+
+/** Shortens text to one line of at most `max` characters. */
+export function head(text: unknown, max = 120): string {
+  const s = String(text).replace(/\s+/g, " ").trim();
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/** `key=value` pairs for the fields that are present. */
+export function pairs(obj: Record<string, unknown>, keys: string[]): string {
+  return keys
+    .filter((k) => obj[k] !== undefined && obj[k] !== null && obj[k] !== "")
+    .map((k) => `${k}=${head(obj[k], 80)}`)
+    .join(" ");
+}
+
+/** One line per workflow: id, status, name, creation time, queue, error head. */
+export function workflowLine(w: Record<string, unknown>): string {
+  const parts = [String(w.WorkflowUUID), String(w.Status), String(w.WorkflowName ?? "?")];
+  const created = isoTime(w.CreatedAt);
+  if (created) parts.push(`created ${created}`);
+  if (w.QueueName) parts.push(`queue ${w.QueueName}`);
+  if (w.Error) parts.push(`error: ${head(w.Error)}`);
+  return parts.join("  ");
+}
+
+/** One line per step: id, name, outcome. */
+export function stepLine(s: Record<string, unknown>): string {
+  const parts = [`#${s.function_id}`, String(s.function_name)];
+  if (s.error) parts.push(`error: ${head(s.error)}`);
+  else if (s.output !== undefined && s.output !== null) parts.push(`output: ${head(s.output, 80)}`);
+  if (s.child_workflow_id) parts.push(`child ${s.child_workflow_id}`);
+  return parts.join("  ");
+}

@@ -1,0 +1,63 @@
+// Zod schemas shared by the tools: arguments agents pass, and the shapes of
+// the Conductor contract that tools return.
+import { z } from "zod";
+
+export const applicationName = z.string().min(1).max(256).describe(
+  "Name of the DBOS application, as list_applications returns it (application_name).",
+);
+
+export const workflowId = z.string().min(1).max(1024).describe(
+  "Workflow id (WorkflowUUID), as list_workflows returns it.",
+);
+
+const optionalText = z.string().nullish();
+
+export const applicationShape = z.looseObject({
+  application_id: optionalText.describe("Unique id."),
+  application_name: z.string().describe("Name; pass it as application_name to the other tools."),
+  org_id: optionalText,
+  status: z.string().describe("AVAILABLE while an executor is connected; workflow tools need AVAILABLE."),
+  language: optionalText,
+});
+
+export const executorShape = z.looseObject({
+  executor_id: z.string(),
+  application_id: optionalText,
+  application_version: optionalText,
+  status: optionalText.describe("HEALTHY, DISCONNECTED or DEAD."),
+  hostname: optionalText,
+  created_at: optionalText.describe("Epoch milliseconds."),
+  updated_at: optionalText.describe("Epoch milliseconds."),
+  language: optionalText,
+  dbos_version: optionalText,
+});
+
+export const workflowShape = z.looseObject({
+  WorkflowUUID: z.string().describe("Workflow id."),
+  Status: z.string().describe("PENDING, SUCCESS, ERROR, CANCELLED, ENQUEUED or MAX_RECOVERY_ATTEMPTS_EXCEEDED."),
+  WorkflowName: optionalText.describe("Workflow function name."),
+  WorkflowClassName: optionalText,
+  WorkflowConfigName: optionalText,
+  AuthenticatedUser: optionalText,
+  AssumedRole: optionalText,
+  AuthenticatedRoles: optionalText.describe("JSON array, as a string."),
+  Input: optionalText.describe("Input as text (only when loaded)."),
+  Output: optionalText.describe("Output as text (only when loaded)."),
+  Error: optionalText.describe("Error message, when the workflow failed."),
+  CreatedAt: optionalText.describe("Epoch milliseconds."),
+  UpdatedAt: optionalText.describe("Epoch milliseconds."),
+  QueueName: optionalText,
+  ApplicationVersion: optionalText,
+  ExecutorID: optionalText,
+  ForkedFrom: optionalText,
+});
+
+export const stepShape = z.looseObject({
+  function_id: z.number().int().describe("Step id; pass it as start_step to fork_workflow."),
+  function_name: z.string(),
+  output: optionalText,
+  error: optionalText,
+  child_workflow_id: optionalText,
+  started_at_epoch_ms: optionalText,
+  completed_at_epoch_ms: optionalText,
+});

@@ -1,0 +1,107 @@
+/**
+ * Login tools: `login`, `login_complete`, `logout` (Conductor mode only).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { defineTool, type ToolContext } from "../tool.ts";
+import type { LoginService } from "../auth/login_service.ts";
+import { ConfigError } from "../errors.ts";
+
+function loginOf(ctx: ToolContext): LoginService {
+  if (!ctx.login) throw new ConfigError("This server has no login: it does not use DBOS Conductor.");
+  return ctx.login;
+}
+
+/** `login`: starts the device login and returns the URL at once. */
+export const login = defineTool({
+  name: "login",
+  description: "Start logging in to DBOS Cloud (needed before any Conductor tool works). Returns at once " +
+    "with a URL and a code: show the URL to the user and ask them to open it and confirm the code, then " +
+    "call login_complete. Call this when a tool says the login is missing or expired.",
+  input: z.strictObject({}),
+  output: z.object({
+    status: z.literal("pending_user"),
+    verification_uri_complete: z.string().describe("URL for the user to open."),
+    verification_uri: z.string(),
+    user_code: z.string().describe("Code the user should see on that page."),
+    expires_at: z.string().describe("When the code expires (ISO 8601)."),
+    message: z.string(),
+  }),
+  annotations: { title: "Log in to DBOS Cloud", readOnlyHint: false, idempotentHint: false, openWorldHint: true },
+  mutates: false,
+  backends: ["conductor"],
+  async handler(_args, ctx) {
+    const started = await loginOf(ctx).startLogin();
+    return {
+      status: "pending_user" as const,
+      verification_uri_complete: started.verification_uri_complete,
+      verification_uri: started.verification_uri,
+      user_code: started.user_code,
+      expires_at: started.expires_at,
+      message: `Ask the user to open ${started.verification_uri_complete} and confirm the code ${started.user_code}` +
+        ` before ${started.expires_at}, then call login_complete.`,
+    };
+  },
+  render: (r) => r.message,
+});
+
+/** `login_complete`: waits a bounded time for the user to finish logging in. */
+export const loginComplete = defineTool({
+  name: "login_complete",
+  description: "Finish the login started by `login`, after the user has opened the URL and confirmed. " +
+    "Waits up to about 20 seconds; if the user has not finished yet it answers status 'pending': call it " +
+    "again. On success the credentials are saved and every other tool works; next, call list_applications.",
+  input: z.strictObject({}),
+  output: z.object({
+    status: z.enum(["complete", "pending"]),
+    userName: z.string().optional(),
+    organization: z.string().optional(),
+    message: z.string(),
+  }),
+  annotations: {
+    title: "Complete DBOS Cloud login",
+    readOnlyHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
+  mutates: false,
+  backends: ["conductor"],
+  async handler(_args, ctx) {
+    const outcome = await loginOf(ctx).completeLogin();
+    if (outcome.status === "complete") {
+      return {
+        status: "complete" as const,
+        userName: outcome.userName,
+        organization: outcome.organization,
+        message: `Logged in as ${outcome.userName} (organization ${outcome.organization}). ` +
+          "Next, call list_applications.",
+      };
+    }
+    return { status: "pending" as const, message: outcome.message };
+  },
+  render: (r) => r.message,
+});
+
+/** `logout`: revokes the refresh token and deletes the saved credentials. */
+export const logout = defineTool({
+  name: "logout",
+  description: "Log out of DBOS Cloud: revokes the saved refresh token and deletes the credentials file. " +
+    "Use only when the user asks to log out or to switch accounts; afterwards call login to log in again.",
+  input: z.strictObject({}),
+  output: z.object({ revoked: z.boolean(), removed: z.boolean(), message: z.string() }),
+  annotations: {
+    title: "Log out of DBOS Cloud",
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: true,
+  },
+  mutates: false,
+  backends: ["conductor"],
+  async handler(_args, ctx) {
+    const out = await loginOf(ctx).logout();
+    return { revoked: out.revoked, removed: out.removed, message: out.message };
+  },
+  render: (r) => r.message,
+});

@@ -1,0 +1,134 @@
+/**
+ * Workflow management tools: `cancel_workflow`, `resume_workflow`,
+ * `fork_workflow`. These mutate, so read-only mode hides and refuses them.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { defineTool, type ToolContext } from "../tool.ts";
+import { applicationName, workflowId } from "./_schemas.ts";
+
+const mutationOutput = z.object({
+  application: z.string(),
+  workflow_id: z.string(),
+  status: z.string().optional().describe("The workflow's status right after the operation, when it could be read."),
+  message: z.string(),
+});
+
+async function statusAfter(ctx: ToolContext, app: string, id: string): Promise<string | undefined> {
+  try {
+    return (await ctx.backend.getWorkflow(app, id, { signal: ctx.signal })).Status;
+  } catch {
+    return undefined; // the operation itself succeeded; its status is a courtesy
+  }
+}
+
+/** `cancel_workflow`. */
+export const cancelWorkflow = defineTool({
+  name: "cancel_workflow",
+  description: "Cancel a PENDING or ENQUEUED workflow: it becomes CANCELLED and stops at its next step " +
+    "boundary (a step already running finishes). Interrupts work in production: confirm with the user " +
+    "first. It can be restarted later with resume_workflow.",
+  input: z.strictObject({ application_name: applicationName, workflow_id: workflowId }),
+  output: mutationOutput,
+  annotations: {
+    title: "Cancel workflow",
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: true,
+    openWorldHint: true,
+  },
+  mutates: true,
+  async handler(args, ctx) {
+    await ctx.backend.cancelWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal });
+    const status = await statusAfter(ctx, args.application_name, args.workflow_id);
+    return {
+      application: args.application_name,
+      workflow_id: args.workflow_id,
+      ...(status ? { status } : {}),
+      message: `Cancelled workflow ${args.workflow_id}${status ? ` (now ${status})` : ""}. ` +
+        "Call resume_workflow to restart it.",
+    };
+  },
+  render: (r) => r.message,
+});
+
+/** `resume_workflow`. */
+export const resumeWorkflow = defineTool({
+  name: "resume_workflow",
+  description: "Resume a CANCELLED workflow (it restarts from its last completed step) or start an " +
+    "ENQUEUED one now, bypassing its queue. Other states are refused. Then poll get_workflow to see it finish.",
+  input: z.strictObject({ application_name: applicationName, workflow_id: workflowId }),
+  output: mutationOutput,
+  annotations: {
+    title: "Resume workflow",
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: true,
+  },
+  mutates: true,
+  async handler(args, ctx) {
+    await ctx.backend.resumeWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal });
+    const status = await statusAfter(ctx, args.application_name, args.workflow_id);
+    return {
+      application: args.application_name,
+      workflow_id: args.workflow_id,
+      ...(status ? { status } : {}),
+      message: `Resumed workflow ${args.workflow_id}${status ? ` (now ${status})` : ""}. ` +
+        "Call get_workflow to follow it.",
+    };
+  },
+  render: (r) => r.message,
+});
+
+/** `fork_workflow`. */
+export const forkWorkflow = defineTool({
+  name: "fork_workflow",
+  description: "Start a new workflow that re-runs an existing one from step start_step, reusing the " +
+    "recorded outputs of all earlier steps (find step ids with list_steps). Use it to retry a failed " +
+    "workflow from the failing step after a fix, optionally on another application_version. Returns the " +
+    "new workflow's id: follow it with get_workflow.",
+  input: z.strictObject({
+    application_name: applicationName,
+    workflow_id: workflowId,
+    start_step: z.number().int().min(0).max(1_000_000).describe(
+      "Step id (function_id from list_steps) to re-run from; 0 re-runs everything.",
+    ),
+    new_workflow_id: z.string().min(1).max(1024).optional().describe("Id for the new workflow (default: generated)."),
+    application_version: z.string().min(1).max(512).optional().describe(
+      "Run the fork on this application version (default: the original's).",
+    ),
+  }),
+  output: z.object({
+    application: z.string(),
+    workflow_id: z.string().describe("The original workflow."),
+    new_workflow_id: z.string().describe("The fork."),
+    start_step: z.number().int(),
+    message: z.string(),
+  }),
+  annotations: {
+    title: "Fork workflow",
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
+  mutates: true,
+  async handler(args, ctx) {
+    const newId = await ctx.backend.forkWorkflow(args.application_name, args.workflow_id, {
+      start_step: args.start_step,
+      new_workflow_id: args.new_workflow_id,
+      application_version: args.application_version,
+    }, { signal: ctx.signal });
+    return {
+      application: args.application_name,
+      workflow_id: args.workflow_id,
+      new_workflow_id: newId,
+      start_step: args.start_step,
+      message: `Forked ${args.workflow_id} from step ${args.start_step} as ${newId}. Call get_workflow on ` +
+        `${newId} to follow it.`,
+    };
+  },
+  render: (r) => r.message,
+});

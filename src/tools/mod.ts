@@ -1,0 +1,27 @@
+/**
+ * Every built-in tool, in the order `tools/list` shows them. Adding a tool is
+ * one entry here plus its definition (and a reviewed snapshot update).
+ *
+ * @module
+ */
+import type { ToolDefinition } from "../tool.ts";
+import { login, loginComplete, logout } from "./auth.ts";
+import { listApplications, listExecutors } from "./applications.ts";
+import { getWorkflow, listSteps, listWorkflows } from "./workflows.ts";
+import { cancelWorkflow, forkWorkflow, resumeWorkflow } from "./manage.ts";
+
+/** The built-in tools. */
+// deno-lint-ignore no-explicit-any
+export const BUILTIN_TOOLS: readonly ToolDefinition<any, any>[] = [
+  login,
+  loginComplete,
+  logout,
+  listApplications,
+  listExecutors,
+  listWorkflows,
+  getWorkflow,
+  listSteps,
+  cancelWorkflow,
+  resumeWorkflow,
+  forkWorkflow,
+];

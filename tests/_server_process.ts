@@ -1,0 +1,53 @@
+// Spawns the server the way a user's MCP client does: the real SDK client
+// over stdio, under the permission flags the README gives.
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { Client } from "./_mcp.ts";
+
+/** The entry point users run. */
+export const MOD_PATH: string = new URL("../mod.ts", import.meta.url).pathname;
+
+/**
+ * The permission flags of the README's Conductor-mode command, for the given
+ * hosts and home folder. `readme_test.ts` checks that the README and the
+ * `start` task say exactly this for the default hosts.
+ */
+export function conductorModeFlags(opts: { hosts: string[]; home: string }): string[] {
+  return [
+    "--no-prompt",
+    `--allow-net=${opts.hosts.join(",")}`,
+    "--allow-env=HOME,DBOS_*",
+    `--allow-read=${opts.home}`,
+    `--allow-write=${opts.home}`,
+  ];
+}
+
+/** A server process with an SDK client connected over stdio. */
+export interface ServerProcess extends AsyncDisposable {
+  client: Client;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/** Spawns `deno run <flags> mod.ts <args>` and connects a client to it. */
+export async function spawnServer(
+  opts: { flags: string[]; args: string[]; env?: Record<string, string> },
+): Promise<ServerProcess> {
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", ...opts.flags, MOD_PATH, ...opts.args],
+    // The SDK passes HOME, PATH, USER, ... through; HOME must stay the real one
+    // so that Deno finds its module cache.
+    env: opts.env,
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array | string) => {
+    stderr += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+  });
+  const client = new Client({ name: "dbos-mcp-e2e", version: "1.0.0" });
+  await client.connect(transport);
+  const close = () => client.close();
+  return { client, stderr: () => stderr, close, [Symbol.asyncDispose]: close };
+}

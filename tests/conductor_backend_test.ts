@@ -1,0 +1,201 @@
+// ConductorBackend against a scripted HTTP server on loopback: the wire
+// details (paths, encoding, headers, bodies) and the failure policy (retries
+// for reads only, refresh on 401, typed errors). End-to-end behaviour against
+// the Conductor emulator and a real DBOS app is in e2e_conductor_test.ts.
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
+import { FakeClock } from "./_fake_clock.ts";
+import { ConductorBackend } from "../src/backends/conductor.ts";
+import type { AccessGrant, TokenSource } from "../src/auth/token_source.ts";
+import { InvalidArgumentError, NotFoundError, NotLoggedInError, UpstreamError } from "../src/errors.ts";
+
+interface Seen {
+  method: string;
+  rawPath: string;
+  headers: Headers;
+  body: string;
+}
+
+type Script = (req: Request, n: number) => Response | Promise<Response>;
+
+async function withConductor(
+  script: Script,
+  fn: (ctx: { backend: ConductorBackend; seen: Seen[]; clock: FakeClock; tokens: FakeTokens }) => Promise<void>,
+  options: { timeoutMs?: number } = {},
+) {
+  const seen: Seen[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const rawPath = req.url.slice(new URL(req.url).origin.length);
+    seen.push({ method: req.method, rawPath, headers: req.headers, body: await req.text() });
+    return script(req, seen.length);
+  });
+  const clock = new FakeClock();
+  const tokens = new FakeTokens();
+  const backend = new ConductorBackend({
+    baseUrl: `http://127.0.0.1:${server.addr.port}/conductor/v1alpha1/`,
+    tokens,
+    timeoutMs: options.timeoutMs ?? 2000,
+    clock,
+  });
+  try {
+    await fn({ backend, seen, clock, tokens });
+  } finally {
+    await server.shutdown();
+  }
+}
+
+class FakeTokens implements TokenSource {
+  grant: AccessGrant = { token: "tok-1", organization: "acme org" };
+  next: AccessGrant | null = null;
+  refreshes = 0;
+  getAccess(): Promise<AccessGrant> {
+    return Promise.resolve(this.grant);
+  }
+  refreshAfterRejection(): Promise<AccessGrant | null> {
+    this.refreshes++;
+    if (this.next) this.grant = this.next;
+    return Promise.resolve(this.next);
+  }
+}
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+
+Deno.test("ConductorBackend sends each id as exactly one percent-encoded path segment", async () => {
+  const ids = ["a/../b", "x?y=1", "%2F", "id#frag", "ünï cødé", "a b/c"];
+  await withConductor(() => json({ WorkflowUUID: "w", Status: "SUCCESS", WorkflowName: "n" }), async (t) => {
+    for (const id of ids) await t.backend.getWorkflow("my/app", id);
+    assertEquals(t.seen.length, ids.length);
+    for (const [i, id] of ids.entries()) {
+      const segments = t.seen[i].rawPath.split("/");
+      // ["", "conductor", "v1alpha1", "api", org, "applications", app, "workflows", id]
+      assertEquals(segments.length, 9, t.seen[i].rawPath);
+      assertEquals(decodeURIComponent(segments[4]), "acme org");
+      assertEquals(decodeURIComponent(segments[6]), "my/app");
+      assertEquals(decodeURIComponent(segments[8]), id);
+    }
+  });
+});
+
+Deno.test("ConductorBackend refuses '.' and '..' as ids without sending anything", async () => {
+  await withConductor(() => json({}), async (t) => {
+    await assertRejects(() => t.backend.getWorkflow("app", ".."), InvalidArgumentError);
+    await assertRejects(() => t.backend.cancelWorkflow(".", "w"), InvalidArgumentError);
+    assertEquals(t.seen.length, 0);
+  });
+});
+
+Deno.test("ConductorBackend follows the contract's methods, paths, headers and bodies", async () => {
+  await withConductor((req) => {
+    const path = new URL(req.url).pathname;
+    if (path.endsWith("/fork")) return json({ workflow_id: "forked-1" });
+    if (path.endsWith("/cancel") || path.endsWith("/resume")) return new Response(null, { status: 200 });
+    if (path.endsWith("/workflows/") || path.endsWith("/applications") || path.endsWith("/executors")) {
+      return json([]);
+    }
+    if (path.endsWith("/steps")) return json([{ function_id: 0, function_name: "s" }]);
+    return json({ WorkflowUUID: "w", Status: "SUCCESS", WorkflowName: "n" });
+  }, async (t) => {
+    await t.backend.listApplications();
+    await t.backend.listExecutors("app");
+    await t.backend.listWorkflows("app", { status: "ERROR", workflow_uuids: [], limit: 5, sort_desc: true });
+    await t.backend.getWorkflow("app", "w1");
+    await t.backend.listSteps("app", "w1");
+    await t.backend.cancelWorkflow("app", "w1");
+    await t.backend.resumeWorkflow("app", "w1");
+    assertEquals(await t.backend.forkWorkflow("app", "w1", { start_step: 2, new_workflow_id: "n1" }), "forked-1");
+    const base = "/conductor/v1alpha1/api/acme%20org";
+    assertEquals(t.seen.map((s) => `${s.method} ${s.rawPath}`), [
+      `GET ${base}/applications`,
+      `GET ${base}/applications/app/executors`,
+      `POST ${base}/applications/app/workflows/`,
+      `GET ${base}/applications/app/workflows/w1`,
+      `GET ${base}/applications/app/workflows/w1/steps`,
+      `POST ${base}/applications/app/workflows/w1/cancel`,
+      `POST ${base}/applications/app/workflows/w1/resume`,
+      `POST ${base}/applications/app/workflows/w1/fork`,
+    ]);
+    for (const s of t.seen) {
+      assertEquals(s.headers.get("authorization"), "Bearer tok-1");
+      assertEquals(s.headers.get("content-type"), "application/json");
+    }
+    assertEquals(JSON.parse(t.seen[2].body), { status: "ERROR", limit: 5, sort_desc: true });
+    assertEquals(t.seen[5].body, "");
+    assertEquals(JSON.parse(t.seen[7].body), { start_step: 2, new_workflow_id: "n1" });
+  });
+});
+
+Deno.test("ConductorBackend retries a failing read with backoff, a bounded number of times", async () => {
+  await withConductor((_req, n) => n < 3 ? json({ message: "busy" }, 503) : json([]), async (t) => {
+    assertEquals(await t.backend.listApplications(), []);
+    assertEquals(t.seen.length, 3);
+    assertEquals(t.clock.sleeps, [250, 500]);
+  });
+  await withConductor(() => json({ message: "down" }, 502), async (t) => {
+    const err = await assertRejects(() => t.backend.listApplications(), UpstreamError);
+    assertStringIncludes(err.message, "HTTP 502");
+    assertStringIncludes(err.message, "down");
+    assertEquals(t.seen.length, 3);
+  });
+});
+
+Deno.test("ConductorBackend sends a mutation exactly once, even when it fails", async () => {
+  await withConductor(() => json({ message: "boom" }, 503), async (t) => {
+    const err = await assertRejects(() => t.backend.cancelWorkflow("app", "w"), UpstreamError);
+    assertStringIncludes(err.hint ?? "", "may or may not have taken effect");
+    await assertRejects(() => t.backend.forkWorkflow("app", "w", { start_step: 1 }), UpstreamError);
+    assertEquals(t.seen.length, 2);
+    assertEquals(t.clock.sleeps, []);
+  });
+});
+
+Deno.test("ConductorBackend honours Retry-After on 429 for reads", async () => {
+  await withConductor((_r, n) => n === 1 ? json({}, 429, { "retry-after": "2" }) : json([]), async (t) => {
+    await t.backend.listExecutors("app");
+    assertEquals(t.clock.sleeps, [2000]);
+  });
+});
+
+Deno.test("ConductorBackend refreshes once after a 401 and re-sends with the new token", async () => {
+  await withConductor(
+    (req) => req.headers.get("authorization") === "Bearer tok-2" ? json([]) : json({}, 401),
+    async (t) => {
+      t.tokens.next = { token: "tok-2", organization: "acme org" };
+      await t.backend.cancelWorkflow("app", "w"); // 401, then 200
+      assertEquals(t.tokens.refreshes, 1);
+      assertEquals(t.seen.map((s) => s.headers.get("authorization")), ["Bearer tok-1", "Bearer tok-2"]);
+    },
+  );
+  await withConductor(() => json({}, 401), async (t) => {
+    const err = await assertRejects(() => t.backend.listApplications(), NotLoggedInError);
+    assertStringIncludes(err.hint ?? "", "login");
+    assert(!err.message.includes("tok-1"));
+    assertEquals(t.tokens.refreshes, 1);
+    assertEquals(t.seen.length, 1);
+  });
+});
+
+Deno.test("ConductorBackend maps 404, HTML pages and malformed answers to clear errors", async () => {
+  await withConductor(() => json({ message: "not found" }, 404), async (t) => {
+    const err = await assertRejects(() => t.backend.getWorkflow("app", "nope"), NotFoundError);
+    assertStringIncludes(err.message, "nope");
+  });
+  await withConductor(() => new Response("<html><body>Bad gateway</body></html>", { status: 200 }), async (t) => {
+    const err = await assertRejects(() => t.backend.listApplications(), UpstreamError);
+    assertStringIncludes(err.message, "not JSON");
+  });
+  await withConductor(() => json({ not: "an array" }), async (t) => {
+    const err = await assertRejects(() => t.backend.listWorkflows("app", {}), UpstreamError);
+    assertStringIncludes(err.message, "an array of workflows");
+  });
+});
+
+Deno.test("ConductorBackend gives up after the timeout with a message naming Conductor", async () => {
+  await withConductor(async () => {
+    await new Promise((r) => setTimeout(r, 400));
+    return json([]);
+  }, async (t) => {
+    const err = await assertRejects(() => t.backend.cancelWorkflow("app", "w"), UpstreamError);
+    assertEquals(err.code, "TIMEOUT");
+    assertStringIncludes(err.message, "DBOS Conductor did not answer within 100 ms");
+  }, { timeoutMs: 100 });
+});

@@ -1,0 +1,52 @@
+// The README is the front door: its commands, permission flags and option
+// table must match what the code does.
+import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { conductorModeFlags } from "./_server_process.ts";
+import { OPTIONS } from "../src/config.ts";
+import { BUILTIN_TOOLS } from "../src/tools/mod.ts";
+
+const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+const DENO_JSON = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+const DEFAULT_FLAGS = conductorModeFlags({
+  hosts: ["cloud.dbos.dev", "login.dbos.dev"],
+  home: "$HOME/.dbos-mcp",
+});
+
+/** The words of a shell command, with line continuations joined and quotes removed. */
+function words(command: string): string[] {
+  return command.replace(/\\\n/g, " ").split(/\s+/).filter(Boolean).map((w) => w.replace(/^'(.*)'$/, "$1"));
+}
+
+Deno.test("the README's deno run command uses exactly the tested permission flags", () => {
+  const block = README.match(/```sh\n(deno run [\s\S]*?)```/);
+  assert(block, "the README has a `deno run` block");
+  const flags = words(block[1]).filter((w) => w.startsWith("--"));
+  assertEquals(flags, DEFAULT_FLAGS);
+});
+
+Deno.test("the start and compile tasks use the README's permission flags", () => {
+  for (const task of ["start", "compile"]) {
+    const flags = words(DENO_JSON.tasks[task].command).filter((w) => w.startsWith("--") && w !== "--output");
+    assertEquals(flags, DEFAULT_FLAGS, `task ${task}`);
+  }
+});
+
+Deno.test("the README's configuration table names every flag and environment variable", () => {
+  for (const opt of OPTIONS) {
+    if (opt.flag) assertStringIncludes(README, `\`--${opt.flag} ${opt.value}\``);
+    assertStringIncludes(README, `\`${opt.env}\``);
+  }
+});
+
+Deno.test("the README's tool table lists every tool", () => {
+  for (const tool of BUILTIN_TOOLS) {
+    assert(new RegExp(`^\\| \`${tool.name}\`\\s+\\|`, "m").test(README), `README lists ${tool.name}`);
+  }
+});
+
+Deno.test("the README gives the test command that .ci/run runs", async () => {
+  const ci = await Deno.readTextFile(new URL("../.ci/run", import.meta.url));
+  const testLine = README.split("\n").find((l) => /^npx -y deno@[\d.]+ task test$/.test(l));
+  assert(testLine, "README has the test command");
+  assert(ci.split("\n").some((l) => l.trim() === testLine), ".ci/run runs the README's test command");
+});
