@@ -8,7 +8,7 @@ import { textOf } from "./_mcp.ts";
 import { conductorModeFlags, spawnServer } from "./_server_process.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { startWorld } from "./fixtures/world.ts";
-import { FAILING_MESSAGE } from "./fixtures/sample_app.ts";
+import { FAILING_MESSAGE } from "./fixtures/sample_app_process.ts";
 import { join } from "../src/_path.ts";
 
 const ORG = "acme";
@@ -233,6 +233,15 @@ Deno.test("end to end over stdio: login, inspect and steer a real DBOS app throu
       assertEquals(await status(ids.serialWaiting), "ENQUEUED");
       await ok("resume_workflow", { application_name: APP, workflow_id: ids.serialWaiting });
       await eventually("SUCCESS", async () => (await status(ids.serialWaiting)) === "SUCCESS" ? true : undefined);
+    });
+
+    await t.step("cancel of an unknown id is an error, resume of a finished workflow says it did nothing", async () => {
+      const missing = await call("cancel_workflow", { application_name: APP, workflow_id: "wf-nope" });
+      assertEquals(missing.isError, true);
+      assertStringIncludes(textOf(missing), "nothing was cancelled");
+      const done = await ok("resume_workflow", { application_name: APP, workflow_id: ids.pipeline[0] });
+      assertEquals(done.status, "SUCCESS");
+      assertStringIncludes(String(done.message), "fork_workflow");
     });
 
     await t.step("fork from step 2 runs a new workflow that reuses the earlier steps' outputs", async () => {

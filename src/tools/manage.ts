@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../tool.ts";
 import { applicationName, workflowId } from "./_schemas.ts";
+import { NotFoundError } from "../errors.ts";
 
 const mutationOutput = z.object({
   application: z.string(),
@@ -15,11 +16,23 @@ const mutationOutput = z.object({
   message: z.string(),
 });
 
-async function statusAfter(ctx: ToolContext, app: string, id: string): Promise<string | undefined> {
+/**
+ * Reads the workflow's status right after an operation. DBOS accepts a cancel
+ * or resume of an id that does not exist, so a missing workflow is reported
+ * as an error here: nothing was done. Any other failure to read is ignored
+ * (the operation itself succeeded; its status is a courtesy).
+ */
+async function statusAfter(ctx: ToolContext, app: string, id: string, what: string): Promise<string | undefined> {
   try {
     return (await ctx.backend.getWorkflow(app, id, { signal: ctx.signal })).Status;
-  } catch {
-    return undefined; // the operation itself succeeded; its status is a courtesy
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new NotFoundError(`No workflow '${id}' in application '${app}': nothing was ${what}.`, {
+        hint: "Check the id with list_workflows.",
+        cause: err,
+      });
+    }
+    return undefined;
   }
 }
 
@@ -41,7 +54,7 @@ export const cancelWorkflow = defineTool({
   mutates: true,
   async handler(args, ctx) {
     await ctx.backend.cancelWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal });
-    const status = await statusAfter(ctx, args.application_name, args.workflow_id);
+    const status = await statusAfter(ctx, args.application_name, args.workflow_id, "cancelled");
     return {
       application: args.application_name,
       workflow_id: args.workflow_id,
@@ -70,13 +83,16 @@ export const resumeWorkflow = defineTool({
   mutates: true,
   async handler(args, ctx) {
     await ctx.backend.resumeWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal });
-    const status = await statusAfter(ctx, args.application_name, args.workflow_id);
+    const status = await statusAfter(ctx, args.application_name, args.workflow_id, "resumed");
+    const noEffect = status === "SUCCESS" || status === "ERROR";
     return {
       application: args.application_name,
       workflow_id: args.workflow_id,
       ...(status ? { status } : {}),
-      message: `Resumed workflow ${args.workflow_id}${status ? ` (now ${status})` : ""}. ` +
-        "Call get_workflow to follow it.",
+      message: noEffect
+        ? `Workflow ${args.workflow_id} is still ${status}: resume did not restart it. Resume applies to ` +
+          "CANCELLED and ENQUEUED workflows; to re-run a finished or failed workflow from a step, use fork_workflow."
+        : `Resumed workflow ${args.workflow_id}${status ? ` (now ${status})` : ""}. Call get_workflow to follow it.`,
     };
   },
   render: (r) => r.message,
