@@ -24,11 +24,20 @@
  *
  * @module
  */
-export { createServer, type CreateServerOptions, type DbosMcpServer, INSTRUCTIONS } from "./src/server.ts";
+export {
+  createServer,
+  type CreateServerOptions,
+  type DbosMcpServer,
+  INSTRUCTIONS,
+  type McpTransport,
+} from "./src/server.ts";
 export { type Config, DEFAULTS, OPTIONS, type OptionSpec, resolveConfig } from "./src/config.ts";
 export {
   defineTool,
   type JsonObject,
+  type Schema,
+  type SchemaIssue,
+  type SchemaResult,
   type ToolAnnotations,
   type ToolContext,
   type ToolDefinition,
@@ -60,6 +69,9 @@ export type { AccessGrant, TokenSource } from "./src/auth/token_source.ts";
 export type { LoginOutcome, LoginService, LoginStarted, LoginStatus, LogoutOutcome } from "./src/auth/login_service.ts";
 import { main } from "./src/cli.ts";
 export { main };
+export { type Clock, systemClock } from "./src/clock.ts";
+export type { FetchLike } from "./src/http.ts";
+export type { LogFn } from "./src/log.ts";
 export { NAME, VERSION } from "./src/version.ts";
 
 if (import.meta.main) {

@@ -30,7 +30,7 @@ import { ConfigError, DbosMcpError, isNotCapable, MissingPermissionError } from 
 import type { FetchLike } from "./http.ts";
 import { type LogFn, stderrLogger } from "./log.ts";
 import { SecretSet } from "./secrets.ts";
-import type { JsonObject, ToolContext, ToolDefinition } from "./tool.ts";
+import type { JsonObject, SchemaIssue, ToolContext, ToolDefinition } from "./tool.ts";
 import { BUILTIN_TOOLS } from "./tools/mod.ts";
 import { NAME, VERSION } from "./version.ts";
 
@@ -58,10 +58,31 @@ export interface CreateServerOptions {
   log?: LogFn;
 }
 
+/**
+ * A transport of the MCP SDK (stdio, in-memory, Streamable HTTP), described
+ * structurally so the public API does not depend on the SDK's types.
+ */
+export interface McpTransport {
+  /** Starts receiving messages. */
+  start(): Promise<void>;
+  /** Sends one JSON-RPC message. */
+  // deno-lint-ignore no-explicit-any
+  send(message: any, options?: any): Promise<void>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+  /** Called when the connection closes. */
+  onclose?: () => void;
+  /** Called on a transport error. */
+  onerror?: (error: Error) => void;
+  /** Called for each message received. */
+  // deno-lint-ignore no-explicit-any
+  onmessage?: (message: any, extra?: any) => void;
+  /** Session id, for transports that have one. */
+  sessionId?: string;
+}
+
 /** A configured MCP server, ready to connect to a transport. */
 export interface DbosMcpServer {
-  /** The underlying MCP SDK server. */
-  readonly server: Server;
   /** The tools this server offers. */
   readonly tools: readonly ToolDefinition[];
   /** The backend in use. */
@@ -69,7 +90,7 @@ export interface DbosMcpServer {
   /** Resolves once no tool call is in flight, or after `maxWaitMs`. */
   idle(maxWaitMs: number): Promise<void>;
   /** Connects to a transport (stdio, in-memory, HTTP) and starts serving. */
-  connect(transport: Transport): Promise<void>;
+  connect(transport: McpTransport): Promise<void>;
   /** Stops serving and releases the backend. */
   close(): Promise<void>;
 }
@@ -157,7 +178,6 @@ export function createServer(options: CreateServerOptions = {}): DbosMcpServer {
   });
 
   return {
-    server,
     tools,
     backend: activeBackend,
     idle: async (maxWaitMs) => {
@@ -170,7 +190,7 @@ export function createServer(options: CreateServerOptions = {}): DbosMcpServer {
       await Promise.race([idle, timeout]);
       clearTimeout(timer);
     },
-    connect: (transport) => server.connect(transport),
+    connect: (transport) => server.connect(transport as Transport),
     close: async () => {
       await server.close();
       await activeBackend.close();
@@ -191,8 +211,8 @@ export function describeTool(tool: ToolDefinition): Tool {
     name: tool.name,
     title: tool.annotations.title,
     description: tool.description,
-    inputSchema: jsonSchema(tool.input, "input") as Tool["inputSchema"],
-    outputSchema: jsonSchema(tool.output, "output") as Tool["outputSchema"],
+    inputSchema: jsonSchema(tool.input as unknown as z.ZodType, "input") as Tool["inputSchema"],
+    outputSchema: jsonSchema(tool.output as unknown as z.ZodType, "output") as Tool["outputSchema"],
     annotations: { ...tool.annotations },
   };
 }
@@ -259,10 +279,12 @@ function errorResult(secrets: SecretSet, message: string, hint?: string): CallTo
   return { content: [{ type: "text", text }], isError: true };
 }
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: { issues: readonly SchemaIssue[] }): string {
   return error.issues.slice(0, 10).map((i) => {
     const path = i.path.length ? i.path.map(String).join(".") : "(arguments)";
-    if (i.code === "unrecognized_keys") return `unknown field(s) ${i.keys.map((k) => `'${k}'`).join(", ")}`;
+    if (i.code === "unrecognized_keys" && i.keys) {
+      return `unknown field(s) ${i.keys.map((k) => `'${k}'`).join(", ")}`;
+    }
     return `${path}: ${i.message}`;
   }).join("; ");
 }

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { z } from "zod";
 import type { WorkflowBackend } from "./backends/backend.ts";
 import type { LoginService } from "./auth/login_service.ts";
 
@@ -34,24 +33,52 @@ export interface ToolContext {
   signal: AbortSignal;
 }
 
+/** One problem found by a {@linkcode Schema}. */
+export interface SchemaIssue {
+  /** Kind of problem, e.g. `invalid_type`, `unrecognized_keys`. */
+  code: string;
+  /** Where in the value. */
+  path: readonly PropertyKey[];
+  /** What is wrong. */
+  message: string;
+  /** For `unrecognized_keys`: the unknown keys. */
+  keys?: readonly string[];
+}
+
+/** The result of {@linkcode Schema.safeParse}. */
+export type SchemaResult<T> =
+  | { success: true; data: T }
+  | { success: false; error: { issues: readonly SchemaIssue[] } };
+
+/**
+ * A schema of tool arguments or results. zod 4 schemas satisfy it (the
+ * server turns them into JSON Schema for `tools/list`); it is described
+ * structurally so the public API does not depend on zod's types.
+ */
+export interface Schema<T> {
+  /** Checks `data`; on success returns it parsed (defaults applied). */
+  safeParse(data: unknown): SchemaResult<T>;
+}
+
 /** A JSON object, as tools return in `structuredContent`. */
 export type JsonObject = { [key: string]: unknown };
 
 /**
  * The definition of one tool.
  *
- * @typeParam I The zod schema of the arguments.
+ * @typeParam A The type of the (parsed) arguments.
  * @typeParam O The type of the structured result.
  */
-export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends JsonObject = JsonObject> {
+// deno-lint-ignore no-explicit-any
+export interface ToolDefinition<A = any, O extends JsonObject = JsonObject> {
   /** Name agents call it by (snake_case). */
   name: string;
   /** Description written for an agent: what it does, when to use it, what to call next. */
   description: string;
-  /** Arguments (a strict zod object; field descriptions are shown to agents). */
-  input: I;
-  /** Shape of `structuredContent`. */
-  output: z.ZodType<O>;
+  /** Arguments: a strict zod object (its field descriptions are shown to agents). */
+  input: Schema<A>;
+  /** Shape of `structuredContent`: a zod object. */
+  output: Schema<O>;
   /** MCP annotations. */
   annotations: ToolAnnotations;
   /** True when the tool changes workflows (policy hides these in read-only mode). */
@@ -59,7 +86,7 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends JsonO
   /** Which backends offer the tool; all when absent. */
   backends?: readonly WorkflowBackend["kind"][];
   /** Does the work. Throw a `DbosMcpError` with a hint to fail. */
-  handler(args: z.output<I>, ctx: ToolContext): Promise<O>;
+  handler(args: A, ctx: ToolContext): Promise<O>;
   /** A short, readable text rendering of the result. */
   render(result: O): string;
 }
@@ -82,8 +109,6 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends JsonO
  * });
  * ```
  */
-export function defineTool<I extends z.ZodType, O extends JsonObject>(
-  tool: ToolDefinition<I, O>,
-): ToolDefinition<I, O> {
+export function defineTool<A, O extends JsonObject>(tool: ToolDefinition<A, O>): ToolDefinition<A, O> {
   return tool;
 }
