@@ -242,9 +242,18 @@ async function runTool(
     );
   }
   try {
-    const result: JsonObject = await tool.handler(parsed.data, ctx);
-    const text = secrets.scrub(tool.render(result));
-    return { content: [{ type: "text", text }], structuredContent: result };
+    const raw: JsonObject = await tool.handler(parsed.data, ctx);
+    // What the client receives always matches the advertised output schema.
+    const checked = tool.output.safeParse(raw);
+    if (!checked.success) {
+      return errorResult(
+        secrets,
+        `${tool.name} got an answer it cannot present: ${describeIssues(checked.error)}.`,
+        "The backend answered in an unexpected shape; check that --conductor-url points at DBOS Conductor.",
+      );
+    }
+    const text = secrets.scrub(tool.render(checked.data));
+    return { content: [{ type: "text", text }], structuredContent: checked.data };
   } catch (err) {
     return failure(tool, err, secrets, log);
   }

@@ -271,6 +271,36 @@ Deno.test("end to end over stdio: login, inspect and steer a real DBOS app throu
       assertEquals(login.countRequests("/oauth/token", "refresh_token"), refreshesBefore + 1);
     });
 
+    await t.step("a headless server logs in with DBOS_MCP_REFRESH_TOKEN, no interactive login", async () => {
+      const refreshToken = JSON.parse(await Deno.readTextFile(join(home, "credentials"))).refreshToken;
+      const home2 = await Deno.makeTempDir({ prefix: "dbos-mcp-home2-" });
+      const headless = await spawnServer({
+        flags: conductorModeFlags({ hosts, home: home2 }),
+        args: [
+          "--conductor-url",
+          world.conductor.baseUrl,
+          "--login-url",
+          login.loginUrl,
+          "--cloud-url",
+          login.cloudUrl,
+          "--home",
+          home2,
+        ],
+        env: { DBOS_MCP_REFRESH_TOKEN: refreshToken },
+      });
+      try {
+        const res = await headless.client.callTool({ name: "list_applications", arguments: {} }) as Result;
+        results.push(res);
+        assert(!res.isError, textOf(res));
+        const apps = res.structuredContent?.applications as Row[];
+        assertEquals(apps.find((a) => a.application_name === APP)?.status, "AVAILABLE");
+        assert(!headless.stderr().includes(refreshToken));
+      } finally {
+        await headless.close();
+        await Deno.remove(home2, { recursive: true });
+      }
+    });
+
     await t.step("logout revokes the refresh token and deletes the credentials", async () => {
       const out = await ok("logout");
       assertEquals(out.revoked, true);

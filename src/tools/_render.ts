@@ -1,13 +1,6 @@
 // Compact text renderings of the contract's objects, one line each, for the
 // text content of tool results.
 
-/** Drops null and undefined fields (answers are smaller and easier to read). */
-export function compact<T extends Record<string, unknown>>(obj: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== null && v !== undefined) out[k] = v;
-  return out as T;
-}
-
 /** Formats an epoch-ms value (number or numeric string) as ISO 8601, or returns it as is. */
 export function isoTime(value: unknown): string | undefined {
   if (value === null || value === undefined || value === "") return undefined;

@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { defineTool } from "../tool.ts";
 import { applicationName, applicationShape, executorShape } from "./_schemas.ts";
-import { compact, isoTime, pairs } from "./_render.ts";
+import { isoTime, pairs } from "./_render.ts";
+import { normalizeApplication, normalizeExecutor } from "./_normalize.ts";
 
 /** `list_applications`. */
 export const listApplications = defineTool({
@@ -22,7 +23,7 @@ export const listApplications = defineTool({
   annotations: { title: "List applications", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(_args, ctx) {
-    const applications = (await ctx.backend.listApplications({ signal: ctx.signal })).map(compact);
+    const applications = (await ctx.backend.listApplications({ signal: ctx.signal })).map(normalizeApplication);
     return { applications, count: applications.length };
   },
   render(r) {
@@ -47,7 +48,9 @@ export const listExecutors = defineTool({
   annotations: { title: "List executors", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
-    const executors = (await ctx.backend.listExecutors(args.application_name, { signal: ctx.signal })).map(compact);
+    const executors = (await ctx.backend.listExecutors(args.application_name, { signal: ctx.signal })).map(
+      normalizeExecutor,
+    );
     return { application: args.application_name, executors, count: executors.length };
   },
   render(r) {

@@ -7,7 +7,8 @@ import { z } from "zod";
 import { defineTool } from "../tool.ts";
 import { type ListWorkflowsFilter, WORKFLOW_STATUSES } from "../backends/backend.ts";
 import { applicationName, stepShape, workflowId, workflowShape } from "./_schemas.ts";
-import { compact, isoTime, pairs, stepLine, workflowLine } from "./_render.ts";
+import { isoTime, pairs, stepLine, workflowLine } from "./_render.ts";
+import { normalizeStep, normalizeWorkflow } from "./_normalize.ts";
 
 /** Default and largest page of `list_workflows`. */
 export const LIST_LIMIT = { default: 20, max: 500 } as const;
@@ -80,7 +81,7 @@ export const listWorkflows = defineTool({
     const filter: ListWorkflowsFilter = { ...rest, limit: args.limit + 1 };
     const rows = await ctx.backend.listWorkflows(application_name, filter, { signal: ctx.signal });
     const more = rows.length > args.limit;
-    const workflows = rows.slice(0, args.limit).map(compact);
+    const workflows = rows.slice(0, args.limit).map(normalizeWorkflow);
     const out: {
       application: string;
       workflows: typeof workflows;
@@ -108,7 +109,7 @@ export const getWorkflow = defineTool({
   annotations: { title: "Get workflow", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
-    const workflow = compact(
+    const workflow = normalizeWorkflow(
       await ctx.backend.getWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal }),
     );
     return { application: args.application_name, workflow };
@@ -145,7 +146,7 @@ export const listSteps = defineTool({
   mutates: false,
   async handler(args, ctx) {
     const raw = await ctx.backend.listSteps(args.application_name, args.workflow_id, { signal: ctx.signal });
-    const steps = raw.map((s) => compact({ ...s, function_id: Number(s.function_id) }));
+    const steps = raw.map(normalizeStep);
     return { application: args.application_name, workflow_id: args.workflow_id, steps, count: steps.length };
   },
   render(r) {
