@@ -51,3 +51,45 @@ export async function spawnServer(
   const close = () => client.close();
   return { client, stderr: () => stderr, close, [Symbol.asyncDispose]: close };
 }
+
+/** Where a Conductor-mode server under test connects. */
+export interface ConductorModeTargets {
+  /** Conductor API base. */
+  conductorUrl: string;
+  /** Login service base. */
+  loginUrl: string;
+  /** DBOS Cloud base. */
+  cloudUrl: string;
+  /** The server's home folder. */
+  home: string;
+}
+
+/**
+ * Spawns a Conductor-mode server for `targets`, under the README's flags
+ * scoped to the targets' hosts and home (or `flags(home, hosts)` instead),
+ * with more command-line `args` and `env`.
+ */
+export function spawnConductorModeServer(
+  targets: ConductorModeTargets,
+  opts: { args?: string[]; env?: Record<string, string>; flags?: (home: string, hosts: string[]) => string[] } = {},
+): Promise<ServerProcess> {
+  const hosts = [
+    ...new Set([targets.conductorUrl, targets.loginUrl, targets.cloudUrl].map((u) => new URL(u).host)),
+  ];
+  const flags = opts.flags ? opts.flags(targets.home, hosts) : conductorModeFlags({ hosts, home: targets.home });
+  return spawnServer({
+    flags,
+    args: [
+      "--conductor-url",
+      targets.conductorUrl,
+      "--login-url",
+      targets.loginUrl,
+      "--cloud-url",
+      targets.cloudUrl,
+      "--home",
+      targets.home,
+      ...(opts.args ?? []),
+    ],
+    env: opts.env,
+  });
+}

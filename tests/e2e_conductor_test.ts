@@ -5,7 +5,7 @@
 // the executor websocket protocol, and a throwaway PostgreSQL.
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
-import { conductorModeFlags, spawnServer } from "./_server_process.ts";
+import { spawnConductorModeServer } from "./_server_process.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { startWorld } from "./fixtures/world.ts";
 import { FAILING_MESSAGE } from "./fixtures/sample_app_process.ts";
@@ -32,26 +32,8 @@ Deno.test("end to end over stdio: login, inspect and steer a real DBOS app throu
   await using login = await startLoginEmulator({ organization: ORG, userName: "ada", script: { pendingPolls: 1 } });
   await using world = await startWorld({ org: ORG, isValidToken: (tok) => login.isValidAccessToken(tok) });
   const home = await Deno.makeTempDir({ prefix: "dbos-mcp-home-" });
-  const loginHost = new URL(login.loginUrl).host;
-  const conductorHost = new URL(world.conductor.baseUrl).host;
-  const hosts = [...new Set([loginHost, new URL(login.cloudUrl).host, conductorHost])];
-  const server = await spawnServer({
-    flags: conductorModeFlags({ hosts, home }),
-    args: [
-      "--conductor-url",
-      world.conductor.baseUrl,
-      "--login-url",
-      login.loginUrl,
-      "--cloud-url",
-      login.cloudUrl,
-      "--home",
-      home,
-      "--login-wait",
-      "10000",
-      "--timeout",
-      "15000",
-    ],
-  });
+  const targets = { conductorUrl: world.conductor.baseUrl, loginUrl: login.loginUrl, cloudUrl: login.cloudUrl, home };
+  const server = await spawnConductorModeServer(targets, { args: ["--login-wait", "10000", "--timeout", "15000"] });
   const results: unknown[] = [];
   const call = async (name: string, args: Record<string, unknown> = {}): Promise<Result> => {
     const res = await server.client.callTool({ name, arguments: args }) as Result;
@@ -274,18 +256,7 @@ Deno.test("end to end over stdio: login, inspect and steer a real DBOS app throu
     await t.step("a headless server logs in with DBOS_MCP_REFRESH_TOKEN, no interactive login", async () => {
       const refreshToken = JSON.parse(await Deno.readTextFile(join(home, "credentials"))).refreshToken;
       const home2 = await Deno.makeTempDir({ prefix: "dbos-mcp-home2-" });
-      const headless = await spawnServer({
-        flags: conductorModeFlags({ hosts, home: home2 }),
-        args: [
-          "--conductor-url",
-          world.conductor.baseUrl,
-          "--login-url",
-          login.loginUrl,
-          "--cloud-url",
-          login.cloudUrl,
-          "--home",
-          home2,
-        ],
+      const headless = await spawnConductorModeServer({ ...targets, home: home2 }, {
         env: { DBOS_MCP_REFRESH_TOKEN: refreshToken },
       });
       try {

@@ -4,7 +4,7 @@
 // result and the server keeps serving.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
-import { conductorModeFlags, spawnServer } from "./_server_process.ts";
+import { conductorModeFlags, spawnConductorModeServer } from "./_server_process.ts";
 import { type LoginEmulator, startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { join } from "../src/_path.ts";
 
@@ -22,24 +22,10 @@ async function withServer(
   const home = await Deno.makeTempDir({ prefix: "dbos-mcp-home-" });
   // Port 9 on loopback (discard) is closed here: an unreachable Conductor.
   const conductorUrl = opts.conductorUrl ?? "http://127.0.0.1:9/conductor/v1alpha1";
-  const hosts = [new URL(login.loginUrl).host, new URL(conductorUrl).host];
-  const server = await spawnServer({
-    flags: (opts.flags ?? ((h, hs) => conductorModeFlags({ hosts: hs, home: h })))(home, hosts),
-    args: [
-      "--conductor-url",
-      conductorUrl,
-      "--login-url",
-      login.loginUrl,
-      "--cloud-url",
-      login.cloudUrl,
-      "--home",
-      home,
-      "--login-wait",
-      String(opts.loginWaitMs ?? 1500),
-      "--timeout",
-      "3000",
-    ],
-  });
+  const server = await spawnConductorModeServer(
+    { conductorUrl, loginUrl: login.loginUrl, cloudUrl: login.cloudUrl, home },
+    { args: ["--login-wait", String(opts.loginWaitMs ?? 1500), "--timeout", "3000"], flags: opts.flags },
+  );
   try {
     await fn({
       call: async (name, args = {}) => await server.client.callTool({ name, arguments: args }) as Result,

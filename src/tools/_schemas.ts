@@ -61,3 +61,6 @@ export const stepShape = z.looseObject({
   started_at_epoch_ms: optionalText,
   completed_at_epoch_ms: optionalText,
 });
+
+/** Arguments of the tools that address one workflow. */
+export const workflowRef = z.strictObject({ application_name: applicationName, workflow_id: workflowId });

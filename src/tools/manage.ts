@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../tool.ts";
-import { applicationName, workflowId } from "./_schemas.ts";
+import { applicationName, workflowId, workflowRef } from "./_schemas.ts";
 import { NotFoundError } from "../errors.ts";
 
 const mutationOutput = z.object({
@@ -42,7 +42,7 @@ export const cancelWorkflow = defineTool({
   description: "Cancel a PENDING or ENQUEUED workflow: it becomes CANCELLED and stops at its next step " +
     "boundary (a step already running finishes). Interrupts work in production: confirm with the user " +
     "first. It can be restarted later with resume_workflow.",
-  input: z.strictObject({ application_name: applicationName, workflow_id: workflowId }),
+  input: workflowRef,
   output: mutationOutput,
   annotations: {
     title: "Cancel workflow",
@@ -71,7 +71,7 @@ export const resumeWorkflow = defineTool({
   name: "resume_workflow",
   description: "Resume a CANCELLED workflow (it restarts from its last completed step) or start an " +
     "ENQUEUED one now, bypassing its queue. Other states are refused. Then poll get_workflow to see it finish.",
-  input: z.strictObject({ application_name: applicationName, workflow_id: workflowId }),
+  input: workflowRef,
   output: mutationOutput,
   annotations: {
     title: "Resume workflow",

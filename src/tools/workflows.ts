@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { defineTool } from "../tool.ts";
 import { type ListWorkflowsFilter, WORKFLOW_STATUSES } from "../backends/backend.ts";
-import { applicationName, stepShape, workflowId, workflowShape } from "./_schemas.ts";
+import { applicationName, stepShape, workflowRef, workflowShape } from "./_schemas.ts";
 import { isoTime, pairs, stepLine, workflowLine } from "./_render.ts";
 import { normalizeStep, normalizeWorkflow } from "./_normalize.ts";
 
@@ -104,7 +104,7 @@ export const getWorkflow = defineTool({
   description: "Get one workflow's full record: status, name, input, output, error, times, queue, " +
     "executor, version, fork origin. Use it after list_workflows to look at one workflow; next, " +
     "list_steps shows each step's output or error.",
-  input: z.strictObject({ application_name: applicationName, workflow_id: workflowId }),
+  input: workflowRef,
   output: z.object({ application: z.string(), workflow: workflowShape }),
   annotations: { title: "Get workflow", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
@@ -135,7 +135,7 @@ export const listSteps = defineTool({
   description: "List a workflow's steps in order: step id (function_id), name, output or error, child " +
     "workflow, start and end times. Use it to find the step where a workflow failed or stopped; pass a " +
     "step id as start_step to fork_workflow to re-run from there.",
-  input: z.strictObject({ application_name: applicationName, workflow_id: workflowId }),
+  input: workflowRef,
   output: z.object({
     application: z.string(),
     workflow_id: z.string(),
