@@ -6,30 +6,43 @@
  * @module
  */
 import process from "node:process";
-// @ts-types="@modelcontextprotocol/sdk/server/stdio"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { FlagParseError, type FlagSpec, parseFlags } from "./_args.ts";
-import { type Config, OPTIONS, resolveConfig } from "./config.ts";
+import { type Config, loadConfigFile, OPTIONS, readEnv, resolveConfig } from "./config.ts";
 import { DbosMcpError } from "./errors.ts";
-import { createServer } from "./server.ts";
+import { createServer, type McpTransport } from "./server.ts";
+import { type HttpServing, parseListen, serveHttp } from "./http_server.ts";
 import { NAME, VERSION } from "./version.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
-  ...Object.fromEntries(OPTIONS.filter((o) => o.flag).map((o) => [o.flag!, { type: "string" } as FlagSpec])),
+  ...Object.fromEntries(
+    OPTIONS.filter((o) => o.flag).map((o) => [
+      o.flag!,
+      (o.kind === "boolean" ? { type: "boolean" } : { type: "string", multiple: o.kind === "list" }) as FlagSpec,
+    ]),
+  ),
 };
 
 /** The text of `--help`. */
 export function helpText(): string {
   const rows = OPTIONS.map((o) => {
-    const left = o.flag ? `  --${o.flag} ${o.value}` : `  (env only)`;
-    return `${left.padEnd(26)} ${o.description}\n${"".padEnd(27)}env ${o.env}; default ${o.defaultText}`;
+    const left = o.flag
+      ? `  --${o.flag}${o.value ? ` ${o.value}` : ""}`
+      : o.env
+      ? "  (env only)"
+      : "  (config file only)";
+    const where = [o.env ? `env ${o.env}` : "", o.fileKey && !o.flag ? `file key ${o.fileKey}` : ""]
+      .filter(Boolean).join("; ");
+    return `${left.padEnd(26)} ${o.description}\n${"".padEnd(27)}${where ? `${where}; ` : ""}default ${o.defaultText}`;
   });
   return [
     `${NAME} ${VERSION}: an MCP server (stdio) to inspect and manage DBOS durable workflows.`,
     "",
     "Usage: deno run <permission flags> jsr:@x/dbos-mcp [options]",
+    "       deno run --allow-read=PATH jsr:@x/dbos-mcp audit verify PATH",
     "",
     "Options (a flag beats its environment variable, which beats the default):",
     ...rows,
@@ -45,18 +58,28 @@ export type ParsedCommand =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "serve"; config: Config }
+  | { kind: "audit"; args: string[] }
   | { kind: "usage-error"; message: string };
 
-/** Parses the command line and environment, without side effects. */
-export function parseCommand(args: string[], env?: (name: string) => string | undefined): ParsedCommand {
+/**
+ * Parses the command line, the environment and the config file it names
+ * (the only side effect: reading that file).
+ */
+export async function parseCommand(
+  args: string[],
+  env: (name: string) => string | undefined = readEnv,
+): Promise<ParsedCommand> {
   try {
     const { values, positionals } = parseFlags(args, FLAGS);
     if (values.help) return { kind: "help" };
     if (values.version) return { kind: "version" };
+    if (positionals[0] === "audit") return { kind: "audit", args: positionals.slice(1) };
     if (positionals.length > 0) {
       return { kind: "usage-error", message: `unexpected argument '${positionals[0]}' (see --help)` };
     }
-    return { kind: "serve", config: resolveConfig(values, env) };
+    const configPath = typeof values.config === "string" ? values.config : env("DBOS_MCP_CONFIG") || undefined;
+    const file = configPath ? await loadConfigFile(configPath) : undefined;
+    return { kind: "serve", config: resolveConfig({ flags: values, env, file }) };
   } catch (err) {
     if (err instanceof FlagParseError) {
       const allowed = Object.keys(FLAGS).map((f) => `--${f}`).join(", ");
@@ -73,7 +96,7 @@ export function parseCommand(args: string[], env?: (name: string) => string | un
  * and usage errors.
  */
 export async function main(args: string[]): Promise<number> {
-  const command = parseCommand(args);
+  const command = await parseCommand(args);
   switch (command.kind) {
     case "help":
       console.log(helpText());
@@ -84,25 +107,37 @@ export async function main(args: string[]): Promise<number> {
     case "usage-error":
       console.error(`dbos-mcp: ${command.message}`);
       return 2;
+    case "audit": {
+      const { runAuditCli } = await import("../plugins/audit.ts");
+      return await runAuditCli(command.args);
+    }
   }
   // From here on stdout carries JSON-RPC only: route stray console output to stderr.
   console.log = console.error;
   console.info = console.error;
   console.debug = console.error;
 
-  const server = createServer({ config: command.config });
+  let server: Awaited<ReturnType<typeof createServer>>;
+  try {
+    server = await createServer({ config: command.config });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const hint = err instanceof DbosMcpError && err.hint ? ` ${err.hint}` : "";
+    console.error(`dbos-mcp: cannot start: ${message}${hint}`);
+    return 1;
+  }
   const stopped = Promise.withResolvers<number>();
   let stopping = false;
+  let http: HttpServing | undefined;
   const stop = (status: number) => {
     if (stopping) return;
     stopping = true;
     server.idle(800)
+      .then(() => http?.shutdown())
       .then(() => server.close())
       .catch(() => {})
       .finally(() => stopped.resolve(status));
   };
-  process.stdin.on("end", () => stop(0));
-  process.stdin.on("close", () => stop(0));
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {
       Deno.addSignalListener(signal, () => stop(0));
@@ -110,6 +145,130 @@ export async function main(args: string[]): Promise<number> {
       // signals not supported on this platform
     }
   }
-  await server.connect(new StdioServerTransport());
+  if (command.config.http) {
+    try {
+      http = serveHttp(server, {
+        ...parseListen(command.config.http),
+        token: command.config.httpToken,
+        log: (m) => console.error(`dbos-mcp: ${m}`),
+      });
+    } catch (err) {
+      console.error(`dbos-mcp: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+      await server.close();
+      return err instanceof DbosMcpError && err.code === "CONFIG" ? 2 : 1;
+    }
+  } else {
+    process.stdin.on("end", () => stop(0));
+    process.stdin.on("close", () => stop(0));
+    await server.connect(new StdioLineTransport());
+  }
   return await stopped.promise;
+}
+
+/** The longest line read from stdin; a longer one is dropped, with an error answer. */
+const MAX_LINE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The stdio transport: one JSON-RPC message per line on stdin and stdout.
+ * Unlike the MCP SDK's stdio transport, which drops what it cannot parse
+ * without a word (leaving a client to wait forever for an answer) and closes
+ * the connection on a line over 10 MB, it answers a line that is not JSON
+ * with a parse error (-32700), a JSON value that is not a JSON-RPC message
+ * with an invalid-request error (-32600, under the request's id when it has
+ * one), and an over-long line with an invalid-request error, then goes on.
+ */
+class StdioLineTransport implements McpTransport {
+  onmessage?: (message: unknown) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  #parts: Uint8Array[] = [];
+  #size = 0;
+  #tooLong = false;
+  #decoder = new TextDecoder();
+  #onData = (chunk: Uint8Array | string) => {
+    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
+    let start = 0;
+    for (let nl = bytes.indexOf(10, start); nl >= 0; nl = bytes.indexOf(10, start)) {
+      this.#append(bytes.subarray(start, nl));
+      this.#endLine();
+      start = nl + 1;
+    }
+    this.#append(bytes.subarray(start));
+  };
+  #onError = (error: Error) => this.onerror?.(error);
+
+  start(): Promise<void> {
+    process.stdin.on("data", this.#onData);
+    process.stdin.on("error", this.#onError);
+    return Promise.resolve();
+  }
+
+  send(message: unknown): Promise<void> {
+    return new Promise((resolve) => {
+      if (process.stdout.write(JSON.stringify(message) + "\n")) resolve();
+      else process.stdout.once("drain", resolve);
+    });
+  }
+
+  close(): Promise<void> {
+    process.stdin.off("data", this.#onData);
+    process.stdin.off("error", this.#onError);
+    this.#parts = [];
+    this.#size = 0;
+    this.onclose?.();
+    return Promise.resolve();
+  }
+
+  #append(part: Uint8Array): void {
+    if (part.length === 0 || this.#tooLong) return;
+    if (this.#size + part.length > MAX_LINE_BYTES) {
+      this.#tooLong = true;
+      this.#parts = [];
+      this.#size = 0;
+      return;
+    }
+    this.#parts.push(new Uint8Array(part)); // a copy: the stream may reuse its buffer
+    this.#size += part.length;
+  }
+
+  #endLine(): void {
+    if (this.#tooLong) {
+      this.#tooLong = false;
+      this.#refuse(null, -32600, `Invalid Request: a line longer than ${MAX_LINE_BYTES} bytes was dropped`);
+      return;
+    }
+    const bytes = new Uint8Array(this.#size);
+    let at = 0;
+    for (const part of this.#parts) {
+      bytes.set(part, at);
+      at += part.length;
+    }
+    this.#parts = [];
+    this.#size = 0;
+    const line = this.#decoder.decode(bytes).replace(/\r$/, "");
+    if (line.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      this.#refuse(null, -32700, "Parse error: the line is not JSON (send one JSON-RPC message per line)");
+      return;
+    }
+    const parsed = JSONRPCMessageSchema.safeParse(value);
+    if (!parsed.success) {
+      const id = (value as { id?: unknown } | null)?.id;
+      const requestId = typeof id === "string" || (typeof id === "number" && Number.isFinite(id)) ? id : null;
+      this.#refuse(requestId, -32600, "Invalid Request: not a JSON-RPC 2.0 message of MCP");
+      return;
+    }
+    try {
+      this.onmessage?.(parsed.data);
+    } catch (err) {
+      this.onerror?.(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  #refuse(id: string | number | null, code: number, message: string): void {
+    this.send({ jsonrpc: "2.0", id, error: { code, message } }).catch(() => {});
+  }
 }

@@ -1,8 +1,9 @@
 /**
  * One HTTP helper for every remote call (Conductor, login, DBOS Cloud): a
  * timeout on the whole exchange, body included, and failures turned into
- * {@linkcode UpstreamError} or {@linkcode MissingPermissionError} with a
- * message that names the service. It never throws on an HTTP status: callers
+ * {@linkcode HttpExchangeError} (an {@linkcode UpstreamError}) or
+ * {@linkcode MissingPermissionError} with a message that names the service and
+ * says what went wrong on the wire. It never throws on an HTTP status: callers
  * decide what a status means.
  *
  * @module
@@ -41,9 +42,29 @@ export interface HttpResponse {
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /**
+ * An exchange that broke before a whole answer arrived (a timeout, a refused
+ * or reset connection, an answer cut off). `mayHaveArrived` tells a caller
+ * whether the service may have received, and acted on, the request: a
+ * mutation that may have arrived must not be re-sent blindly.
+ */
+export class HttpExchangeError extends UpstreamError {
+  /** False only when no connection was made (refused, unresolvable host): nothing was sent. */
+  readonly mayHaveArrived: boolean;
+  /** Creates the error. */
+  constructor(
+    message: string,
+    options: { code: "TIMEOUT" | "NETWORK"; mayHaveArrived: boolean; hint?: string; retryable?: boolean; cause?: unknown },
+  ) {
+    super(message, { code: options.code, hint: options.hint, retryable: options.retryable, cause: options.cause });
+    this.name = "HttpExchangeError";
+    this.mayHaveArrived = options.mayHaveArrived;
+  }
+}
+
+/**
  * Sends one request and reads the whole answer within `timeoutMs`.
  *
- * @throws {UpstreamError} with code `TIMEOUT` or `NETWORK` when no full answer arrived.
+ * @throws {HttpExchangeError} with code `TIMEOUT` or `NETWORK` when no full answer arrived.
  * @throws {MissingPermissionError} when Deno's `--allow-net` does not cover the host.
  *
  * @example Reading a JSON document
@@ -57,6 +78,7 @@ export async function httpRequest(req: HttpRequest, fetchFn: FetchLike = fetch):
   const timeout = AbortSignal.timeout(req.timeoutMs);
   const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
   const where = `${req.method} ${url.origin}${url.pathname}`;
+  let phase: "request" | "body" = "request";
   try {
     const res = await fetchFn(url, {
       method: req.method,
@@ -65,6 +87,7 @@ export async function httpRequest(req: HttpRequest, fetchFn: FetchLike = fetch):
       signal,
       redirect: "manual",
     });
+    phase = "body";
     const text = await res.text();
     return { status: res.status, headers: res.headers, text };
   } catch (err) {
@@ -76,26 +99,65 @@ export async function httpRequest(req: HttpRequest, fetchFn: FetchLike = fetch):
       );
     }
     if (timeout.aborted) {
-      throw new UpstreamError(`${req.service} did not answer within ${req.timeoutMs} ms (${where}).`, {
+      throw new HttpExchangeError(`${req.service} did not answer within ${req.timeoutMs} ms (${where}).`, {
         code: "TIMEOUT",
+        mayHaveArrived: true,
         hint: "Try again; if it keeps happening, check the service or raise --timeout.",
         cause: err,
       });
     }
     if (req.signal?.aborted) {
-      throw new UpstreamError(`The request to ${req.service} was cancelled (${where}).`, {
+      throw new HttpExchangeError(`The request to ${req.service} was cancelled (${where}).`, {
         code: "NETWORK",
+        mayHaveArrived: true,
         retryable: false,
         cause: err,
       });
     }
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new UpstreamError(`Could not reach ${req.service} (${where}): ${firstLine(detail)}.`, {
+    const failure = networkFailure(err);
+    if (phase === "body") {
+      throw new HttpExchangeError(`${req.service} broke off its answer (${where}): ${failure.detail}.`, {
+        code: "NETWORK",
+        mayHaveArrived: true,
+        hint: "The connection broke in the middle of the answer; try again.",
+        cause: err,
+      });
+    }
+    const message = failure.connect
+      ? `Could not reach ${req.service} (${where}): ${failure.detail}.`
+      : `The connection to ${req.service} failed before it answered (${where}): ${failure.detail}.`;
+    throw new HttpExchangeError(message, {
       code: "NETWORK",
+      mayHaveArrived: !failure.connect,
       hint: `Check that ${url.origin} is the right address and is reachable, then try again.`,
       cause: err,
     });
   }
+}
+
+/**
+ * What went wrong on the wire, in words, from `fetch`'s error and its causes
+ * (Deno's `fetch` says only "fetch failed" and puts the reason in `cause`),
+ * and whether it happened while connecting, before anything was sent.
+ */
+function networkFailure(err: unknown): { detail: string; connect: boolean } {
+  const messages: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    messages.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const all = messages.join(" | ");
+  const connect = /\(Connect\)|connection refused|os error 111|dns error|failed to lookup|are blocked/i.test(all);
+  const known: [RegExp, string][] = [
+    [/connection refused|os error 111/i, "connection refused"],
+    [/dns error|failed to lookup/i, "the host name could not be resolved"],
+    [/connection closed before message completed/i, "the connection was closed before an answer arrived"],
+    [/connection reset|os error 104/i, "the connection was reset"],
+    [/error reading a body from connection/i, "the connection broke in the middle of the answer"],
+  ];
+  const hit = known.find(([re]) => re.test(all));
+  const detail = hit ? hit[1] : firstLine(messages.findLast((m) => m && m !== "fetch failed") ?? messages[0] ?? "");
+  return { detail: detail.length > 200 ? `${detail.slice(0, 200)}…` : detail, connect };
 }
 
 /**

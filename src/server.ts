@@ -1,8 +1,7 @@
 /**
- * Assembles the MCP server: the backend, the login, the tool list and the
- * one pipeline every tool call goes through (argument validation, the
- * handler, result shaping, and the only try/catch of the call path, which
- * turns every failure into an `isError` result the agent can act on).
+ * Assembles the MCP server: the backend (Conductor or system database, read-only
+ * wrapped in read-only mode), the login, the plugins, the tool list, and the
+ * one pipeline every call goes through (see `pipeline.ts`).
  *
  * @module
  */
@@ -13,8 +12,13 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  ReadResourceRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
@@ -22,15 +26,21 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { z } from "zod";
 import { type Config, defaultHome, DEFAULTS } from "./config.ts";
 import { ConductorBackend } from "./backends/conductor.ts";
+import { LazyBackend } from "./backends/lazy.ts";
+import { ReadOnlyBackend } from "./backends/read_only.ts";
 import type { WorkflowBackend } from "./backends/backend.ts";
 import { AuthSession } from "./auth/session.ts";
 import type { LoginService } from "./auth/login_service.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { ConfigError, DbosMcpError, isNotCapable, MissingPermissionError } from "./errors.ts";
+import { MissingPermissionError } from "./errors.ts";
 import type { FetchLike } from "./http.ts";
 import { type LogFn, stderrLogger } from "./log.ts";
 import { SecretSet } from "./secrets.ts";
-import type { JsonObject, SchemaIssue, ToolContext, ToolDefinition } from "./tool.ts";
+import type { ToolDefinition } from "./tool.ts";
+import { CallPipeline } from "./pipeline.ts";
+import type { Plugin, PluginHost } from "./plugin.ts";
+import { checkShape, loadPlugin, PluginLoadError } from "./plugins.ts";
+import { PROMPTS, RESOURCE_TEMPLATES, resourceCall, resourceContents, RESOURCES } from "./resources.ts";
 import { BUILTIN_TOOLS } from "./tools/mod.ts";
 import { NAME, VERSION } from "./version.ts";
 
@@ -50,6 +60,8 @@ export interface CreateServerOptions {
   config?: Partial<Config>;
   /** Use this backend instead of building one from the configuration. */
   backend?: WorkflowBackend;
+  /** Plugins already built, loaded after those named in `config.plugins`. */
+  plugins?: Plugin[];
   /** `fetch` used for every remote call (tests, proxies). */
   fetch?: FetchLike;
   /** Clock for waits and backoff. */
@@ -83,20 +95,28 @@ export interface McpTransport {
 
 /** A configured MCP server, ready to connect to a transport. */
 export interface DbosMcpServer {
-  /** The tools this server offers. */
+  /** The configuration in force. */
+  readonly config: Readonly<Config>;
+  /** Every tool, built-in and from plugins (listed or not, depending on policy). */
   readonly tools: readonly ToolDefinition[];
-  /** The backend in use. */
+  /** The backend in use (read-only wrapped in read-only mode). */
   readonly backend: WorkflowBackend;
+  /** The loaded plugins, in order. */
+  readonly plugins: readonly Plugin[];
   /** Resolves once no tool call is in flight, or after `maxWaitMs`. */
   idle(maxWaitMs: number): Promise<void>;
   /** Connects to a transport (stdio, in-memory, HTTP) and starts serving. */
   connect(transport: McpTransport): Promise<void>;
-  /** Stops serving and releases the backend. */
+  /** Stops serving, closes the plugins (flushing the audit log) and releases the backend. */
   close(): Promise<void>;
 }
 
 /**
- * Builds a DBOS MCP server from a configuration.
+ * Builds a DBOS MCP server from a configuration: picks the backend
+ * (Conductor, or the system database when one is configured), loads the
+ * plugins and applies the tool policy.
+ *
+ * @throws {PluginLoadError} when a plugin cannot be loaded or set up.
  *
  * @example Serving over stdio
  * ```ts ignore
@@ -104,17 +124,12 @@ export interface DbosMcpServer {
  * // @ts-types="@modelcontextprotocol/sdk/server/stdio"
  * import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
  *
- * const server = createServer({ config: { timeoutMs: 10_000 } });
+ * const server = await createServer({ config: { timeoutMs: 10_000, readOnly: true } });
  * await server.connect(new StdioServerTransport());
  * ```
  */
-export function createServer(options: CreateServerOptions = {}): DbosMcpServer {
-  const config: Config = {
-    ...DEFAULTS,
-    home: undefined,
-    refreshToken: undefined,
-    ...options.config,
-  };
+export async function createServer(options: CreateServerOptions = {}): Promise<DbosMcpServer> {
+  const config: Config = { ...structuredClone(DEFAULTS), home: undefined, ...options.config };
   if (config.home === undefined && !options.config?.home) config.home = defaultHome();
   const secrets = new SecretSet();
   secrets.add(config.refreshToken);
@@ -123,6 +138,13 @@ export function createServer(options: CreateServerOptions = {}): DbosMcpServer {
 
   let login: (LoginService & AuthSession) | undefined;
   let backend = options.backend;
+  if (!backend && (config.databaseUrl || config.apps.length > 0)) {
+    // System-database mode: the DBOS SDK loads on the first call, not at start-up.
+    backend = new LazyBackend("sysdb", async () => {
+      const { createSysdbBackend } = await import("./backends/sysdb.ts");
+      return await createSysdbBackend(config, { readOnly: config.readOnly, log });
+    });
+  }
   if (!backend) {
     const session = new AuthSession({
       home: config.home ?? missingHome(),
@@ -145,41 +167,140 @@ export function createServer(options: CreateServerOptions = {}): DbosMcpServer {
       fetch: options.fetch,
     });
   }
-  const activeBackend = backend;
-  const tools = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(activeBackend.kind));
-  const byName = new Map(tools.map((t) => [t.name, t]));
+  const activeBackend = config.readOnly ? new ReadOnlyBackend(backend) : backend;
 
-  const server = new Server({ name: NAME, version: VERSION }, {
-    capabilities: { tools: {} },
-    instructions: INSTRUCTIONS,
+  const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend: activeBackend, log });
+  const plugins: Plugin[] = [];
+  try {
+    for (const spec of config.plugins) {
+      plugins.push(await loadPlugin(spec, config.pluginOptions[spec] ?? {}, host));
+    }
+    for (const plugin of options.plugins ?? []) {
+      checkShape(plugin?.name ?? "(unnamed)", plugin);
+      await plugin.setup?.(host);
+      plugins.push(plugin);
+    }
+  } catch (err) {
+    await Promise.allSettled(plugins.map((p) => p.close?.()));
+    throw err;
+  }
+
+  const tools: ToolDefinition[] = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(activeBackend.kind));
+  const owners = new Map<string, string>();
+  for (const plugin of plugins) {
+    for (const tool of plugin.tools ?? []) {
+      owners.set(tool.name, plugin.name);
+      if (tools.some((t) => t.name === tool.name)) {
+        await Promise.allSettled(plugins.map((p) => p.close?.()));
+        throw new PluginLoadError(plugin.name, `its tool '${tool.name}' has the name of another tool`);
+      }
+      tools.push(tool);
+    }
+  }
+
+  let toolBackend: WorkflowBackend = activeBackend;
+  for (const plugin of plugins) if (plugin.wrapBackend) toolBackend = plugin.wrapBackend(toolBackend);
+
+  const pipeline = new CallPipeline({
+    tools: new Map(tools.map((t) => [t.name, t])),
+    owners,
+    policy: { readOnly: config.readOnly, tools: config.tools, excludeTools: config.excludeTools },
+    plugins,
+    context: (signal) => ({
+      backend: toolBackend,
+      login,
+      signal,
+      limits: { maxFieldBytes: config.maxFieldBytes, maxResultBytes: config.maxResultBytes },
+    }),
+    secrets,
+    log,
+    maxResultBytes: config.maxResultBytes,
   });
+  const listed: Tool[] = pipeline.listable().map(describeTool);
 
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
-  const listed: Tool[] = tools.map(describeTool);
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const tool = byName.get(request.params.name);
-    if (!tool) {
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        `Unknown tool '${String(request.params.name).slice(0, 100)}'. Available tools: ${
-          tools.map((t) => t.name).join(", ")
-        }.`,
-      );
-    }
-    const ctx: ToolContext = { backend: activeBackend, login, signal: extra.signal };
+  const track = async <T>(work: () => Promise<T>): Promise<T> => {
     inFlight++;
     try {
-      return await runTool(tool, request.params.arguments, ctx, secrets, log);
+      return await work();
     } finally {
       if (--inFlight === 0) onIdle?.();
     }
-  });
+  };
 
+  /** One MCP session: an SDK server bound to the shared pipeline. */
+  const openSession = (): Server => {
+    const server = new Server({ name: NAME, version: VERSION }, {
+      capabilities: { tools: {}, resources: {}, prompts: {}, logging: {} },
+      instructions: INSTRUCTIONS,
+    });
+    const sessionId = crypto.randomUUID();
+    const session = () => ({ id: sessionId, client: server.getClientVersion() });
+    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+    server.setRequestHandler(CallToolRequestSchema, (request, extra): Promise<CallToolResult> =>
+      track(async () => {
+        const answer = await pipeline.call(request.params.name, request.params.arguments, extra.signal, session());
+        if (answer.kind === "unknown-tool") throw new McpError(ErrorCode.InvalidParams, answer.message);
+        return answer.result as CallToolResult;
+      }));
+    server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: RESOURCES }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: RESOURCE_TEMPLATES }));
+    server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
+      track(async () => {
+        const uri = request.params.uri;
+        const call = resourceCall(uri);
+        if (!call) {
+          throw new McpError(
+            ErrorCode.InvalidParams,
+            `Unknown resource '${
+              uri.slice(0, 200)
+            }': use dbos://applications or dbos://applications/{app}/workflows/{id}.`,
+          );
+        }
+        const read = resourceContents(uri, await pipeline.call(call.tool, call.args, extra.signal, session()));
+        if (!read.ok) throw new McpError(ErrorCode.InvalidParams, read.message);
+        return { contents: read.contents };
+      }));
+    server.setRequestHandler(ListPromptsRequestSchema, () => ({
+      prompts: PROMPTS.map(({ name, title, description, arguments: args }) => ({
+        name,
+        title,
+        description,
+        arguments: args,
+      })),
+    }));
+    server.setRequestHandler(GetPromptRequestSchema, (request) => {
+      const prompt = PROMPTS.find((p) => p.name === request.params.name);
+      if (!prompt) {
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Unknown prompt '${String(request.params.name).slice(0, 100)}'; prompts: ${
+            PROMPTS.map((p) => p.name).join(", ")
+          }.`,
+        );
+      }
+      const args = request.params.arguments ?? {};
+      for (const a of prompt.arguments) {
+        if (a.required && !args[a.name]) {
+          throw new McpError(ErrorCode.InvalidParams, `Prompt ${prompt.name} needs the argument '${a.name}'.`);
+        }
+      }
+      return {
+        description: prompt.description,
+        messages: [{ role: "user" as const, content: { type: "text" as const, text: prompt.render(args) } }],
+      };
+    });
+    return server;
+  };
+  const sessions = new Set<Server>();
+
+  let closing: Promise<void> | undefined;
   return {
+    config,
     tools,
     backend: activeBackend,
+    plugins,
     idle: async (maxWaitMs) => {
       // Let requests already read from the transport reach their handlers first.
       await new Promise((r) => setTimeout(r, 0));
@@ -190,11 +311,24 @@ export function createServer(options: CreateServerOptions = {}): DbosMcpServer {
       await Promise.race([idle, timeout]);
       clearTimeout(timer);
     },
-    connect: (transport) => server.connect(transport as Transport),
-    close: async () => {
-      await server.close();
-      await activeBackend.close();
+    connect: async (transport) => {
+      const server = openSession();
+      sessions.add(server);
+      server.onclose = () => sessions.delete(server);
+      await server.connect(transport as Transport);
     },
+    close: () =>
+      closing ??= (async () => {
+        await Promise.allSettled([...sessions].map((s) => s.close()));
+        for (const plugin of plugins) {
+          try {
+            await plugin.close?.();
+          } catch (err) {
+            log(`plugin '${plugin.name}' failed to close: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+        await activeBackend.close();
+      })(),
   };
 }
 
@@ -223,77 +357,4 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, u
     unknown
   >;
   return rest;
-}
-
-/** The call pipeline: validate, run, shape; every failure becomes an `isError` result. */
-async function runTool(
-  tool: ToolDefinition,
-  rawArgs: unknown,
-  ctx: ToolContext,
-  secrets: SecretSet,
-  log: LogFn,
-): Promise<CallToolResult> {
-  const parsed = tool.input.safeParse(rawArgs ?? {});
-  if (!parsed.success) {
-    return errorResult(
-      secrets,
-      `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}`,
-      "Fix the arguments (see the tool's input schema) and call again.",
-    );
-  }
-  try {
-    const raw: JsonObject = await tool.handler(parsed.data, ctx);
-    // What the client receives always matches the advertised output schema.
-    const checked = tool.output.safeParse(raw);
-    if (!checked.success) {
-      return errorResult(
-        secrets,
-        `${tool.name} got an answer it cannot present: ${describeIssues(checked.error)}.`,
-        "The backend answered in an unexpected shape; check that --conductor-url points at DBOS Conductor.",
-      );
-    }
-    const text = secrets.scrub(tool.render(checked.data));
-    return { content: [{ type: "text", text }], structuredContent: checked.data };
-  } catch (err) {
-    return failure(tool, err, secrets, log);
-  }
-}
-
-function failure(tool: ToolDefinition, err: unknown, secrets: SecretSet, log: LogFn): CallToolResult {
-  if (err instanceof DbosMcpError) return errorResult(secrets, err.message, err.hint);
-  if (isNotCapable(err)) {
-    const flag = permissionFlag((err as Error).message);
-    const e = new MissingPermissionError(`an operation needed by ${tool.name}`, flag, { cause: err });
-    return errorResult(secrets, e.message, e.hint);
-  }
-  if (err instanceof ConfigError) return errorResult(secrets, err.message, err.hint);
-  log(`internal error in ${tool.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  return errorResult(
-    secrets,
-    `Internal error in ${tool.name}: ${message.slice(0, 300)}`,
-    "This is a bug in dbos-mcp; try again, and report it if it persists.",
-  );
-}
-
-/** Maps Deno's "Requires net access to "x", run again with the --allow-net flag" to a flag. */
-function permissionFlag(message: string): string {
-  const m = message.match(/Requires (\w+) access to "?([^",]+)"?/);
-  if (!m) return "the missing --allow-* flag";
-  return `--allow-${m[1]}=${m[2]}`;
-}
-
-function errorResult(secrets: SecretSet, message: string, hint?: string): CallToolResult {
-  const text = secrets.scrub(hint ? `${message}\n${hint}` : message);
-  return { content: [{ type: "text", text }], isError: true };
-}
-
-function describeIssues(error: { issues: readonly SchemaIssue[] }): string {
-  return error.issues.slice(0, 10).map((i) => {
-    const path = i.path.length ? i.path.map(String).join(".") : "(arguments)";
-    if (i.code === "unrecognized_keys" && i.keys) {
-      return `unknown field(s) ${i.keys.map((k) => `'${k}'`).join(", ")}`;
-    }
-    return `${path}: ${i.message}`;
-  }).join("; ");
 }

@@ -31,6 +31,8 @@ export interface ToolContext {
   login: LoginService | undefined;
   /** Aborted when the client cancels the call. */
   signal: AbortSignal;
+  /** Answer budgets: each payload field, and the whole result (JSON plus text), in bytes. */
+  limits: { maxFieldBytes: number; maxResultBytes: number };
 }
 
 /** One problem found by a {@linkcode Schema}. */
@@ -89,6 +91,13 @@ export interface ToolDefinition<A = any, O extends JsonObject = JsonObject> {
   handler(args: A, ctx: ToolContext): Promise<O>;
   /** A short, readable text rendering of the result. */
   render(result: O): string;
+  /**
+   * Shrinks a result that is over the answer budget (JSON plus text, in
+   * bytes), keeping it valid: drop trailing items with a cursor and a note,
+   * clip payloads with a marker. Without it, the server drops trailing items
+   * of the result's largest array.
+   */
+  fit?(result: O, maxBytes: number, args: A): O;
 }
 
 /**

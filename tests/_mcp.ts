@@ -17,7 +17,7 @@ export interface InProcess extends AsyncDisposable {
 
 /** Starts a server with `options` and connects an SDK client to it in memory. */
 export async function connectInProcess(options: CreateServerOptions): Promise<InProcess> {
-  const server = createServer(options);
+  const server = await createServer(options);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: "dbos-mcp-tests", version: "1.0.0" });
   await server.connect(serverSide);

@@ -12,14 +12,30 @@ export const MOD_PATH: string = new URL("../mod.ts", import.meta.url).pathname;
  * hosts and home folder. `readme_test.ts` checks that the README and the
  * `start` task say exactly this for the default hosts.
  */
-export function conductorModeFlags(opts: { hosts: string[]; home: string }): string[] {
+export function conductorModeFlags(opts: { hosts: string[]; home: string; paths?: string[] }): string[] {
+  const files = [opts.home, ...(opts.paths ?? [])].join(",");
   return [
     "--no-prompt",
     `--allow-net=${opts.hosts.join(",")}`,
     "--allow-env=HOME,DBOS_*",
-    `--allow-read=${opts.home}`,
-    `--allow-write=${opts.home}`,
+    `--allow-read=${files}`,
+    `--allow-write=${files}`,
   ];
+}
+
+/**
+ * The permission flags of the README's system-database-mode command: network
+ * only to the databases' `host:port`s, and only the environment variables
+ * of this server (`DBOS_*`) and of the Postgres driver (`PG*`). No file
+ * access at all.
+ */
+export function sysdbModeFlags(opts: { hostPorts: string[] }): string[] {
+  return ["--no-prompt", `--allow-net=${opts.hostPorts.join(",")}`, "--allow-env=DBOS_*,PG*"];
+}
+
+/** The `host:port` of each Postgres URL, for {@linkcode sysdbModeFlags}. */
+export function hostPortsOf(urls: string[]): string[] {
+  return [...new Set(urls.map((u) => `${new URL(u).hostname}:${new URL(u).port || "5432"}`))];
 }
 
 /** A server process with an SDK client connected over stdio. */

@@ -7,13 +7,13 @@ import { DEFAULTS, OPTIONS } from "../src/config.ts";
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
 
-Deno.test("parseCommand() lets a flag beat its environment variable, which beats the default", () => {
+Deno.test("parseCommand() lets a flag beat its environment variable, which beats the default", async () => {
   const env = envOf({
     DBOS_MCP_TIMEOUT_MS: "5000",
     DBOS_CONDUCTOR_URL: "http://conductor.internal:8080/v1alpha1/",
     HOME: "/home/ada",
   });
-  const cmd = parseCommand(["--timeout", "1000"], env);
+  const cmd = await parseCommand(["--timeout", "1000"], env);
   assert(cmd.kind === "serve");
   assertEquals(cmd.config.timeoutMs, 1000);
   assertEquals(cmd.config.conductorUrl, "http://conductor.internal:8080/v1alpha1");
@@ -22,8 +22,8 @@ Deno.test("parseCommand() lets a flag beat its environment variable, which beats
   assertEquals(cmd.config.refreshToken, undefined);
 });
 
-Deno.test("parseCommand() reads every option from its environment variable", () => {
-  const cmd = parseCommand(
+Deno.test("parseCommand() reads every option from its environment variable", async () => {
+  const cmd = await parseCommand(
     [],
     envOf({
       DBOS_CONDUCTOR_URL: "https://c.example/conductor/v1alpha1",
@@ -36,7 +36,8 @@ Deno.test("parseCommand() reads every option from its environment variable", () 
     }),
   );
   assert(cmd.kind === "serve");
-  assertEquals(cmd.config, {
+  const { conductorUrl, cloudUrl, loginUrl, home, timeoutMs, loginWaitMs, refreshToken } = cmd.config;
+  assertEquals({ conductorUrl, cloudUrl, loginUrl, home, timeoutMs, loginWaitMs, refreshToken }, {
     conductorUrl: "https://c.example/conductor/v1alpha1",
     cloudUrl: "https://cloud.example",
     loginUrl: "https://login.example",
@@ -47,24 +48,106 @@ Deno.test("parseCommand() reads every option from its environment variable", () 
   });
 });
 
-Deno.test("parseCommand() names the flag and what is allowed for a bad value", () => {
+Deno.test("parseCommand() reads a config file below flags and environment, above defaults", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/dbos-mcp.json`;
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        timeout: 7000,
+        "login-wait": "5",
+        "read-only": true,
+        tools: ["list_*", "get_workflow"],
+        plugins: ["redact"],
+        "plugin-options": { redact: { keys: ["ssn"] } },
+        apps: { shop: "postgres://u:pw@db:5432/shop_dbos_sys" },
+      }),
+    );
+    const cmd = await parseCommand(["--config", path, "--login-wait", "9"], envOf({ DBOS_MCP_READ_ONLY: "0" }));
+    assert(cmd.kind === "serve", JSON.stringify(cmd));
+    assertEquals(cmd.config.timeoutMs, 7000); // file beats default
+    assertEquals(cmd.config.loginWaitMs, 9); // flag beats file
+    assertEquals(cmd.config.readOnly, false); // env beats file
+    assertEquals(cmd.config.tools, ["list_*", "get_workflow"]);
+    assertEquals(cmd.config.plugins, ["redact"]);
+    assertEquals(cmd.config.pluginOptions, { redact: { keys: ["ssn"] } });
+    assertEquals(cmd.config.apps, [{ name: "shop", url: "postgres://u:pw@db:5432/shop_dbos_sys" }]);
+
+    await Deno.writeTextFile(path, JSON.stringify({ "read-olny": true }));
+    const bad = await parseCommand(["--config", path], envOf({}));
+    assert(bad.kind === "usage-error");
+    assertStringIncludes(bad.message, "Unknown key 'read-olny'");
+    await Deno.writeTextFile(path, "{ not json");
+    const broken = await parseCommand(["--config", path], envOf({}));
+    assert(broken.kind === "usage-error");
+    assertStringIncludes(broken.message, "not valid JSON");
+    const missing = await parseCommand(["--config", `${dir}/nope.json`], envOf({}));
+    assert(missing.kind === "usage-error");
+    assertStringIncludes(missing.message, "no such file");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseCommand() takes repeated and comma-separated lists, and booleans", async () => {
+  const cmd = await parseCommand(
+    ["--tools", "list_*,get_*", "--tools", "list_steps", "--plugin", "redact", "--plugin", "./p.ts", "--read-only"],
+    envOf({ DBOS_MCP_EXCLUDE_TOOLS: "list_executors" }),
+  );
+  assert(cmd.kind === "serve");
+  assertEquals(cmd.config.tools, ["list_*", "get_*", "list_steps"]);
+  assertEquals(cmd.config.excludeTools, ["list_executors"]);
+  assertEquals(cmd.config.plugins, ["redact", "./p.ts"]);
+  assertEquals(cmd.config.readOnly, true);
+  const env = await parseCommand([], envOf({ DBOS_MCP_READ_ONLY: "yes please" }));
+  assert(env.kind === "usage-error");
+  assertStringIncludes(env.message, "DBOS_MCP_READ_ONLY must be true or false");
+});
+
+Deno.test("--production means read-only, redact and a required audit log, and needs --audit-log", async () => {
+  const without = await parseCommand(["--production"], envOf({}));
+  assert(without.kind === "usage-error");
+  assertStringIncludes(without.message, "--production needs an audit log");
+  const cmd = await parseCommand(["--production", "--audit-log", "/var/log/dbos-mcp.jsonl"], envOf({}));
+  assert(cmd.kind === "serve");
+  assertEquals(cmd.config.readOnly, true);
+  assertEquals(cmd.config.auditRequired, true);
+  assertEquals(cmd.config.plugins, ["redact", "audit"]);
+});
+
+Deno.test("parseCommand() never repeats a database password in an error", async () => {
+  for (
+    const args of [
+      ["--app", "shop=mysql://u:s3cretpw@h/db"],
+      ["--app", "noequals://u:s3cretpw@h/db"],
+      ["--database-url", "http://u:s3cretpw@h/db"],
+    ]
+  ) {
+    const cmd = await parseCommand(args, envOf({}));
+    assert(cmd.kind === "usage-error", args.join(" "));
+    assert(!cmd.message.includes("s3cretpw"), cmd.message);
+  }
+});
+
+Deno.test("parseCommand() names the flag and what is allowed for a bad value", async () => {
   for (
     const [args, expected] of [
       [["--timeout", "soon"], "--timeout must be a whole number of milliseconds from 1 to 600000"],
       [["--timeout", "0"], "--timeout must be a whole number"],
       [["--conductor-url", "ftp://x"], "--conductor-url must be an http(s) URL"],
       [["--login-url", "not a url"], "--login-url must be an http(s) URL"],
-      [["--home", ""], "--home must be a folder path"],
+      [["--home", ""], "--home must be a path"],
       [["--bogus"], "unknown flag --bogus; allowed flags: --help, --version, --conductor-url"],
       [["--timeout"], "--timeout needs a value"],
       [["serve"], "unexpected argument 'serve'"],
     ] as const
   ) {
-    const cmd = parseCommand([...args], envOf({}));
+    const cmd = await parseCommand([...args], envOf({}));
     assert(cmd.kind === "usage-error", `${args.join(" ")} is a usage error`);
     assertStringIncludes(cmd.message, expected);
   }
-  const fromEnv = parseCommand([], envOf({ DBOS_MCP_TIMEOUT_MS: "-5" }));
+  const fromEnv = await parseCommand([], envOf({ DBOS_MCP_TIMEOUT_MS: "-5" }));
   assert(fromEnv.kind === "usage-error");
   assertStringIncludes(fromEnv.message, "DBOS_MCP_TIMEOUT_MS must be");
 });
@@ -73,7 +156,7 @@ Deno.test("--help lists every flag and environment variable with its default", (
   const text = helpText();
   for (const opt of OPTIONS) {
     if (opt.flag) assertStringIncludes(text, `--${opt.flag}`);
-    assertStringIncludes(text, opt.env);
+    if (opt.env) assertStringIncludes(text, opt.env);
     assertStringIncludes(text, opt.defaultText);
   }
 });

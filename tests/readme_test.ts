@@ -25,16 +25,21 @@ Deno.test("the README's deno run command uses exactly the tested permission flag
 });
 
 Deno.test("the start and compile tasks use the README's permission flags", () => {
-  for (const task of ["start", "compile"]) {
-    const flags = words(DENO_JSON.tasks[task].command).filter((w) => w.startsWith("--") && w !== "--output");
+  const tasks = ["start", ...Object.keys(DENO_JSON.tasks).filter((t) => t.startsWith("compile"))];
+  assertEquals(tasks.length, 6, "start, compile and four compile targets");
+  for (const task of tasks) {
+    const flags = words(DENO_JSON.tasks[task].command).filter((w) =>
+      w.startsWith("--") && w !== "--output" && w !== "--target"
+    );
     assertEquals(flags, DEFAULT_FLAGS, `task ${task}`);
   }
 });
 
 Deno.test("the README's configuration table names every flag and environment variable", () => {
   for (const opt of OPTIONS) {
-    if (opt.flag) assertStringIncludes(README, `\`--${opt.flag} ${opt.value}\``);
-    assertStringIncludes(README, `\`${opt.env}\``);
+    if (opt.flag) assertStringIncludes(README, `\`--${opt.flag}${opt.value ? ` ${opt.value}` : ""}\``);
+    if (opt.env) assertStringIncludes(README, `\`${opt.env}\``);
+    if (opt.fileKey && !opt.flag) assertStringIncludes(README, `\`${opt.fileKey}\``);
   }
 });
 

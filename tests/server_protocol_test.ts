@@ -40,7 +40,7 @@ Deno.test("tools/list matches the reviewed snapshot (run with UPDATE_SNAPSHOTS=1
   });
 });
 
-Deno.test("tools/list offers exactly the eleven Conductor-mode tools", async () => {
+Deno.test("tools/list offers exactly the Conductor-mode tools", async () => {
   await withServer(async ({ client }) => {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
     assertEquals(names, [
@@ -49,12 +49,15 @@ Deno.test("tools/list offers exactly the eleven Conductor-mode tools", async () 
       "get_workflow",
       "list_applications",
       "list_executors",
+      "list_queues",
       "list_steps",
       "list_workflows",
       "login",
       "login_complete",
       "logout",
       "resume_workflow",
+      "summarize_workflows",
+      "workflow_tree",
     ]);
   });
 });
@@ -100,7 +103,7 @@ Deno.test("a call with invalid arguments answers isError naming each bad field",
     const text = textOf(bad);
     assertStringIncludes(text, "status: must be one of PENDING, SUCCESS, ERROR");
     assertMatch(text, /limit: .*>=\s*1/);
-    assertStringIncludes(text, "start_time: must be an ISO 8601 date-time");
+    assertStringIncludes(text, "start_time: must be a duration ago (15m, 2h, 7d), an ISO 8601 date-time");
 
     const missing = await client.callTool({ name: "get_workflow", arguments: { application_name: "app" } });
     assertEquals(missing.isError, true);

@@ -6,7 +6,11 @@
  * @module
  */
 
-/** A workflow status of the Conductor contract (the system database adds `DELAYED`). */
+/**
+ * The workflow statuses: the six of the Conductor contract, and `DELAYED`
+ * (enqueued with a delay that has not passed), which DBOS records too and
+ * executors of current SDKs report through Conductor as well.
+ */
 export const WORKFLOW_STATUSES = [
   "PENDING",
   "SUCCESS",
@@ -14,6 +18,7 @@ export const WORKFLOW_STATUSES = [
   "CANCELLED",
   "ENQUEUED",
   "MAX_RECOVERY_ATTEMPTS_EXCEEDED",
+  "DELAYED",
 ] as const;
 
 /** One of {@linkcode WORKFLOW_STATUSES}. */
@@ -61,8 +66,8 @@ export interface Workflow {
   WorkflowUUID: string;
   /** Status. */
   Status: string;
-  /** Name of the workflow function. */
-  WorkflowName: string;
+  /** Name of the workflow function (always present in practice; absent only from a malformed answer). */
+  WorkflowName?: string | null;
   /** Any other field (see the contract): optional and possibly null. */
   [key: string]: unknown;
 }

@@ -19,9 +19,18 @@ import type {
 import type { AccessGrant, TokenSource } from "../auth/token_source.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { type DbosMcpError, InvalidArgumentError, NotFoundError, NotLoggedInError, UpstreamError } from "../errors.ts";
-import { bodyExcerpt, type FetchLike, httpRequest, type HttpResponse, parseJsonBody } from "../http.ts";
+import {
+  bodyExcerpt,
+  type FetchLike,
+  HttpExchangeError,
+  httpRequest,
+  type HttpResponse,
+  parseJsonBody,
+} from "../http.ts";
 
 const SERVICE = "DBOS Conductor";
+const MAYBE_DONE =
+  "The request may or may not have taken effect: check the workflow with get_workflow before trying again.";
 
 /** Options of {@linkcode ConductorBackend}. */
 export interface ConductorBackendOptions {
@@ -66,6 +75,14 @@ export function pathSegment(value: string, label: string): string {
   if (value === "" || value === "." || value === "..") {
     throw new InvalidArgumentError(
       `The ${label} ${JSON.stringify(value)} cannot be used: it must be a non-empty id other than "." or "..".`,
+    );
+  }
+  if (!value.isWellFormed()) {
+    // encodeURIComponent would throw a bare URIError on a lone UTF-16 surrogate.
+    throw new InvalidArgumentError(
+      `The ${label} ${JSON.stringify(value.slice(0, 100))} cannot be used: it holds an unpaired UTF-16 surrogate, ` +
+        "which no URL can carry.",
+      { hint: `Pass the ${label} exactly as the server listed it.` },
     );
   }
   return encodeURIComponent(value);
@@ -231,7 +248,11 @@ export class ConductorBackend implements WorkflowBackend {
       try {
         res = await this.#request(op, grant, opts);
       } catch (err) {
-        // Network failures: a mutation may have reached Conductor, so it is never re-sent.
+        // Network failures: a mutation may have reached Conductor, so it is never re-sent, and the agent is told.
+        if (op.mutates && err instanceof HttpExchangeError && err.mayHaveArrived) {
+          const code = err.code === "TIMEOUT" ? "TIMEOUT" : "NETWORK";
+          throw new UpstreamError(err.message, { code, retryable: false, hint: MAYBE_DONE, cause: err });
+        }
         if (attempt < attempts && err instanceof UpstreamError && err.code === "NETWORK" && err.retryable) {
           await this.#backoff(attempt, undefined, opts);
           continue;
@@ -285,7 +306,9 @@ export class ConductorBackend implements WorkflowBackend {
     }
     if (s === 404) return new NotFoundError(op.notFound);
     if (s === 429) {
-      return new UpstreamError(`DBOS Conductor is rate-limiting requests (HTTP 429) and did not ${op.what}.`, {
+      const after = Number(res.headers.get("retry-after") ?? NaN);
+      const wait = Number.isFinite(after) && after >= 0 ? `, asking to wait ${after} s` : "";
+      return new UpstreamError(`DBOS Conductor is rate-limiting requests (HTTP 429${wait}) and did not ${op.what}.`, {
         status: s,
         hint: "Wait a little, then try again.",
       });
@@ -295,7 +318,7 @@ export class ConductorBackend implements WorkflowBackend {
         status: s,
         retryable: !op.mutates,
         hint: op.mutates
-          ? "The request may or may not have taken effect: check the workflow with get_workflow before trying again."
+          ? MAYBE_DONE
           : "Try again; if it keeps failing, check the application's executors with list_executors.",
       });
     }

@@ -33,17 +33,27 @@ export const listApplications = defineTool({
   },
 });
 
+/** What `list_executors` says when the executors are derived from a system database. */
+export const DERIVED_EXECUTORS_NOTE =
+  "Derived from the system database, not live: each executor id found in this application's recent workflows " +
+  "(the latest 50,000 and every PENDING one), with its application version, the last time it updated a " +
+  "workflow (updated_at) and how many workflows it holds PENDING. Only DBOS Conductor sees live connections, " +
+  "so there is no health status; an executor that stopped still appears until it ages out.";
+
 /** `list_executors`. */
 export const listExecutors = defineTool({
   name: "list_executors",
   description: "List the executors (running processes) of one application: id, version, host, health " +
     "(HEALTHY, DISCONNECTED, DEAD) and last heartbeat. Use it when an application is UNAVAILABLE or " +
-    "workflows seem stuck, to see which processes are connected and on which application version.",
+    "workflows seem stuck, to see which processes are connected and on which application version. In " +
+    "system-database mode the list is derived from workflow records (see note): last activity and PENDING " +
+    "workflows held, no health.",
   input: z.strictObject({ application_name: applicationName }),
   output: z.object({
     application: z.string(),
     executors: z.array(executorShape),
     count: z.number().int(),
+    note: z.string().optional().describe("How the list was obtained, when it is not Conductor's live view."),
   }),
   annotations: { title: "List executors", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
@@ -51,18 +61,26 @@ export const listExecutors = defineTool({
     const executors = (await ctx.backend.listExecutors(args.application_name, { signal: ctx.signal })).map(
       normalizeExecutor,
     );
-    return { application: args.application_name, executors, count: executors.length };
+    const out: { application: string; executors: typeof executors; count: number; note?: string } = {
+      application: args.application_name,
+      executors,
+      count: executors.length,
+    };
+    if (ctx.backend.kind === "sysdb") out.note = DERIVED_EXECUTORS_NOTE;
+    return out;
   },
   render(r) {
-    if (r.count === 0) return `Application ${r.application} has no executors.`;
+    const note = r.note ? `\n${r.note}` : "";
+    if (r.count === 0) return `Application ${r.application} has no executors.${note}`;
     const lines = r.executors.map((e) =>
       [
         e.executor_id,
-        e.status ?? "?",
+        e.status ?? (r.note ? "" : "?"),
         pairs(e, ["application_version", "hostname", "language", "dbos_version"]),
-        e.updated_at ? `updated ${isoTime(e.updated_at)}` : "",
+        typeof e.pending_workflows === "number" ? `pending=${e.pending_workflows}` : "",
+        e.updated_at ? `${r.note ? "last active" : "updated"} ${isoTime(e.updated_at)}` : "",
       ].filter(Boolean).join("  ")
     );
-    return `${r.count} executor(s) of ${r.application}:\n${lines.join("\n")}`;
+    return `${r.count} executor(s) of ${r.application}:\n${lines.join("\n")}${note}`;
   },
 });

@@ -9,6 +9,7 @@ import { login, loginComplete, logout } from "./auth.ts";
 import { listApplications, listExecutors } from "./applications.ts";
 import { getWorkflow, listSteps, listWorkflows } from "./workflows.ts";
 import { cancelWorkflow, forkWorkflow, resumeWorkflow } from "./manage.ts";
+import { listQueues, summarizeWorkflows, workflowTree } from "./insights.ts";
 
 /** The built-in tools. */
 // deno-lint-ignore no-explicit-any
@@ -21,6 +22,9 @@ export const BUILTIN_TOOLS: readonly ToolDefinition<any, any>[] = [
   listWorkflows,
   getWorkflow,
   listSteps,
+  summarizeWorkflows,
+  listQueues,
+  workflowTree,
   cancelWorkflow,
   resumeWorkflow,
   forkWorkflow,

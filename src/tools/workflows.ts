@@ -4,27 +4,18 @@
  * @module
  */
 import { z } from "zod";
-import { defineTool } from "../tool.ts";
-import { type ListWorkflowsFilter, WORKFLOW_STATUSES } from "../backends/backend.ts";
-import { applicationName, stepShape, workflowRef, workflowShape } from "./_schemas.ts";
+import { defineTool, type ToolContext } from "../tool.ts";
+import { type ListWorkflowsFilter, type Step, type Workflow, WORKFLOW_STATUSES } from "../backends/backend.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { applicationName, stepShape, workflowId, workflowShape } from "./_schemas.ts";
+import { timeArg } from "./_time.ts";
+import { byteLength, clip, clipFields, jsonBytes } from "./_budget.ts";
+import { cursorAfter, decodeCursor, encodeCursor, type PageCursor, queryKey } from "./_cursor.ts";
 import { isoTime, pairs, stepLine, workflowLine } from "./_render.ts";
 import { normalizeStep, normalizeWorkflow } from "./_normalize.ts";
 
 /** Default and largest page of `list_workflows`. */
 export const LIST_LIMIT = { default: 20, max: 500 } as const;
-
-const isoTimeArg = (what: string) =>
-  z.string().min(1).max(64).transform((text, ctx) => {
-    const ms = Date.parse(text);
-    if (Number.isNaN(ms)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z, got ${JSON.stringify(text)}`,
-      });
-      return z.NEVER;
-    }
-    return new Date(ms).toISOString();
-  }).optional().describe(`${what} (ISO 8601, e.g. 2026-01-31T12:00:00Z).`);
 
 const statusArg = z.preprocess(
   (v) => typeof v === "string" ? v.trim().toUpperCase() : v,
@@ -40,8 +31,8 @@ const listInput = z.strictObject({
   ),
   workflow_name: z.string().min(1).max(512).optional().describe("Only workflows of this workflow function name."),
   authenticated_user: z.string().min(1).max(512).optional().describe("Only workflows started by this user."),
-  start_time: isoTimeArg("Only workflows created at or after this time"),
-  end_time: isoTimeArg("Only workflows created at or before this time"),
+  start_time: timeArg("Only workflows created at or after this time"),
+  end_time: timeArg("Only workflows created at or before this time"),
   status: statusArg,
   application_version: z.string().min(1).max(512).optional().describe("Only workflows of this application version."),
   forked_from: z.string().min(1).max(1024).optional().describe("Only workflows forked from this workflow id."),
@@ -49,8 +40,11 @@ const listInput = z.strictObject({
   limit: z.number().int().min(1).max(LIST_LIMIT.max).default(LIST_LIMIT.default).describe(
     `Page size (default ${LIST_LIMIT.default}, at most ${LIST_LIMIT.max}).`,
   ),
+  cursor: z.string().min(1).max(4096).optional().describe(
+    "Continue after the previous page: pass its next_cursor, with the same filters.",
+  ),
   offset: z.number().int().min(0).max(10_000_000).optional().describe(
-    "Workflows to skip; pass next_offset from the previous page to continue.",
+    "Workflows to skip (prefer cursor: offsets shift when workflows arrive).",
   ),
   sort_desc: z.boolean().optional().describe("Newest first (default false: oldest first)."),
   workflow_id_prefix: z.string().min(1).max(1024).optional().describe("Only workflow ids starting with this."),
@@ -60,97 +54,333 @@ const listInput = z.strictObject({
   queues_only: z.boolean().optional().describe("Only workflows that are on a queue."),
 });
 
+type ListArgs = z.output<typeof listInput>;
+
+/** What `list_workflows` returns. */
+interface ListResult {
+  [key: string]: unknown;
+  application: string;
+  workflows: Workflow[];
+  count: number;
+  next_cursor?: string;
+  next_offset?: number;
+  note?: string;
+}
+
+/** The query a cursor belongs to: the filters and the order, not the page size or payload flags. */
+function listQuery(args: ListArgs): { q: string; prev: PageCursor | undefined } {
+  const { limit: _l, offset: _o, cursor, load_input: _i, load_output: _u, ...filters } = args;
+  const q = queryKey(filters);
+  if (cursor === undefined) return { q, prev: undefined };
+  const prev = decodeCursor(cursor);
+  if (!prev) {
+    throw new InvalidArgumentError("The cursor is not one this server issued.", {
+      hint: "Pass next_cursor exactly as list_workflows returned it, or leave cursor out to start over.",
+    });
+  }
+  if (prev.q !== q) {
+    throw new InvalidArgumentError("The cursor belongs to a list_workflows call with other filters or order.", {
+      hint: "Repeat the filters and sort_desc of the call that returned it (limit and load_* may change).",
+    });
+  }
+  return { q, prev };
+}
+
+/** Builds the result for `page`, with the continuation of the kept page. */
+function listResult(
+  args: ListArgs,
+  page: Workflow[],
+  more: boolean,
+  note?: string,
+): ListResult {
+  const { q, prev } = listQuery(args);
+  const out: ListResult = { application: args.application_name, workflows: page, count: page.length };
+  if (more && page.length > 0) {
+    const next = cursorAfter(page, prev, q);
+    if (next) out.next_cursor = encodeCursor(next);
+    if (!prev) out.next_offset = (args.offset ?? 0) + page.length;
+  }
+  if (note) out.note = note;
+  return out;
+}
+
 /** `list_workflows`. */
 export const listWorkflows = defineTool({
   name: "list_workflows",
-  description: "List and filter an application's workflows (by status, name, time range, queue, user, " +
-    "version, id prefix, executor, ...). Returns a page (default 20) oldest first unless sort_desc is true, " +
-    "and next_offset when there are more. Typical use: status ERROR and sort_desc true to find recent " +
-    "failures. Next: get_workflow for details, list_steps to see where it failed.",
+  description: "List and filter an application's workflows (by status, name, time range such as " +
+    "start_time '1h', queue, user, version, id prefix, executor, ...). Returns a page (default 20) oldest " +
+    "first unless sort_desc is true, and next_cursor when there are more. Typical use: status ERROR, " +
+    "start_time '24h', sort_desc true to find recent failures (or summarize_workflows for counts and error " +
+    "groups). Next: get_workflow for details, list_steps to see where it failed.",
   input: listInput,
   output: z.object({
     application: z.string(),
     workflows: z.array(workflowShape),
     count: z.number().int(),
-    next_offset: z.number().int().optional().describe("Pass as offset to get the next page."),
+    next_cursor: z.string().optional().describe("Pass as cursor, with the same filters, for the next page."),
+    next_offset: z.number().int().optional().describe("Offset of the next page (when paging by offset)."),
+    note: z.string().optional().describe("Why the page is shorter than asked, when it is."),
   }),
   annotations: { title: "List workflows", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
-    const { application_name, ...rest } = args;
-    const filter: ListWorkflowsFilter = { ...rest, limit: args.limit + 1 };
-    const rows = await ctx.backend.listWorkflows(application_name, filter, { signal: ctx.signal });
-    const more = rows.length > args.limit;
-    const workflows = rows.slice(0, args.limit).map(normalizeWorkflow);
-    const out: {
-      application: string;
-      workflows: typeof workflows;
-      count: number;
-      next_offset?: number;
-    } = { application: application_name, workflows, count: workflows.length };
-    if (more) out.next_offset = (args.offset ?? 0) + workflows.length;
-    return out;
+    const { prev } = listQuery(args);
+    if (prev && args.offset !== undefined) {
+      throw new InvalidArgumentError("Pass either cursor or offset, not both.");
+    }
+    const { application_name: _a, cursor: _c, limit, offset, ...filters } = args;
+    const filter: ListWorkflowsFilter = { ...filters, limit: limit + 1 + (prev?.ids.length ?? 0) };
+    if (prev) {
+      // Continue at the cursor's creation time (inclusive) and skip what was already returned there.
+      const at = new Date(prev.t).toISOString();
+      if (args.sort_desc) filter.end_time = args.end_time && args.end_time < at ? args.end_time : at;
+      else filter.start_time = args.start_time && args.start_time > at ? args.start_time : at;
+    } else if (offset !== undefined) {
+      filter.offset = offset;
+    }
+    let rows = await ctx.backend.listWorkflows(args.application_name, filter, { signal: ctx.signal });
+    if (prev) rows = rows.filter((w) => !(Number(w.CreatedAt) === prev.t && prev.ids.includes(w.WorkflowUUID)));
+    const page = rows.slice(0, limit).map((w) => clipWorkflow(normalizeWorkflow(w), ctx));
+    return listResult(args, page, rows.length > limit);
   },
-  render(r) {
-    if (r.count === 0) return `No matching workflows in ${r.application}.`;
-    const more = r.next_offset !== undefined ? `\nMore: call again with offset=${r.next_offset}.` : "";
-    return `${r.count} workflow(s) in ${r.application}:\n${r.workflows.map(workflowLine).join("\n")}${more}`;
+  fit(result, maxBytes, args) {
+    const page = [...result.workflows];
+    const asked = page.length;
+    while (page.length > 1 && jsonBytes(result) + byteLength(renderList(result)) > maxBytes) {
+      page.pop();
+      result = listResult(
+        args,
+        page,
+        true,
+        `Showing ${page.length} of the ${asked} workflows of this page to stay within the ${maxBytes}-byte ` +
+          "answer budget; continue with next_cursor, or ask for fewer fields (load_input/load_output false).",
+      );
+    }
+    return result;
   },
+  render: renderList,
 });
+
+function renderList(r: ListResult): string {
+  if (r.count === 0) return `No matching workflows in ${r.application}.`;
+  const lines = [`${r.count} workflow(s) in ${r.application}:`, ...r.workflows.map(workflowLine)];
+  if (r.note) lines.push(r.note);
+  if (r.next_cursor) lines.push(`More: call again with the same filters and cursor=${r.next_cursor}`);
+  return lines.join("\n");
+}
+
+const PAYLOAD_FIELDS = ["Input", "Output", "Error"] as const;
+
+/** Clips a workflow's payload fields to the per-field budget. */
+function clipWorkflow(w: Workflow, ctx: ToolContext): Workflow {
+  return clipFields(w, PAYLOAD_FIELDS, ctx.limits.maxFieldBytes, "get_workflow with full: true shows all of it");
+}
+
+const getInput = z.strictObject({
+  application_name: applicationName,
+  workflow_id: workflowId,
+  full: z.boolean().optional().describe(
+    "Show Input, Output and Error whole instead of clipped to about 1 KB each (the answer stays within " +
+      "its total budget: page through a large field with fields and byte_offset).",
+  ),
+  fields: z.array(z.enum(PAYLOAD_FIELDS)).min(1).max(3).optional().describe(
+    "Only these payload fields (default all three), e.g. ['Error'].",
+  ),
+  byte_offset: z.number().int().min(0).optional().describe(
+    "With one field in fields: start that field at this byte, to read a large value in parts.",
+  ),
+  include_steps: z.boolean().optional().describe(
+    "Also return the steps (each clipped), with the failing step marked and child workflows linked.",
+  ),
+});
+
+type GetArgs = z.output<typeof getInput>;
+
+/** What `get_workflow` returns. */
+interface GetResult {
+  [key: string]: unknown;
+  application: string;
+  workflow: Workflow;
+  parent_workflow_id?: string;
+  steps?: Step[];
+  failing_step?: number;
+  child_workflow_ids?: string[];
+  note?: string;
+}
+
+function selectPayload(w: Workflow, args: GetArgs, ctx: ToolContext, budget: number): Workflow {
+  const out: Workflow = { ...w };
+  for (const f of PAYLOAD_FIELDS) if (args.fields && !args.fields.includes(f)) delete out[f];
+  if (args.byte_offset !== undefined) {
+    if (!args.fields || args.fields.length !== 1) {
+      throw new InvalidArgumentError("byte_offset needs exactly one field in fields, e.g. fields: ['Output'].");
+    }
+    const f = args.fields[0];
+    if (typeof out[f] === "string") {
+      const bytes = new TextEncoder().encode(out[f] as string);
+      out[f] = new TextDecoder().decode(bytes.subarray(args.byte_offset)).replace(/^\uFFFD+/, "");
+    }
+  }
+  const limit = args.full ? budget : ctx.limits.maxFieldBytes;
+  const how = args.full || args.fields
+    ? "continue with one field in fields and byte_offset"
+    : "get_workflow with full: true shows all of it";
+  return clipFields(out, PAYLOAD_FIELDS, limit, how);
+}
 
 /** `get_workflow`. */
 export const getWorkflow = defineTool({
   name: "get_workflow",
-  description: "Get one workflow's full record: status, name, input, output, error, times, queue, " +
-    "executor, version, fork origin. Use it after list_workflows to look at one workflow; next, " +
-    "list_steps shows each step's output or error.",
-  input: workflowRef,
-  output: z.object({ application: z.string(), workflow: workflowShape }),
+  description: "Get one workflow's record: status, name, input, output, error, times, queue, executor, " +
+    "version, fork origin and parent. Payloads are clipped to about 1 KB each unless full is true. With " +
+    "include_steps: true it also returns the steps, marking the failing one: the fastest way to see why a " +
+    "workflow failed. Next: fork_workflow from the failing step, or workflow_tree for its children.",
+  input: getInput,
+  output: z.object({
+    application: z.string(),
+    workflow: workflowShape,
+    parent_workflow_id: z.string().optional().describe("The workflow that started this one, if any."),
+    steps: z.array(stepShape).optional(),
+    failing_step: z.number().int().optional().describe("function_id of the first step that failed."),
+    child_workflow_ids: z.array(z.string()).optional().describe("Workflows this one started (from its steps)."),
+    note: z.string().optional(),
+  }),
   annotations: { title: "Get workflow", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
-    const workflow = normalizeWorkflow(
-      await ctx.backend.getWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal }),
-    );
-    return { application: args.application_name, workflow };
-  },
-  render(r) {
-    const w = r.workflow as Record<string, unknown>;
-    const lines = [workflowLine(w)];
-    const times = [
-      isoTime(w.UpdatedAt) ? `updated ${isoTime(w.UpdatedAt)}` : "",
-      pairs(w, ["ApplicationVersion", "ExecutorID", "AuthenticatedUser", "ForkedFrom"]),
-    ].filter(Boolean).join("  ");
-    if (times) lines.push(times);
-    for (const k of ["Input", "Output", "Error"]) {
-      if (w[k] !== undefined && w[k] !== null) lines.push(`${k}: ${String(w[k])}`);
+    const opts = { signal: ctx.signal };
+    const raw = normalizeWorkflow(await ctx.backend.getWorkflow(args.application_name, args.workflow_id, opts));
+    const out: GetResult = {
+      application: args.application_name,
+      workflow: selectPayload(raw, args, ctx, ctx.limits.maxResultBytes),
+    };
+    const parent = raw.ParentWorkflowID ?? raw.parent_workflow_id;
+    if (typeof parent === "string" && parent !== "") out.parent_workflow_id = parent;
+    if (args.include_steps) {
+      const steps = (await ctx.backend.listSteps(args.application_name, args.workflow_id, opts))
+        .map((st) => clipStep(normalizeStep(st), ctx));
+      out.steps = steps;
+      const failing = steps.find((st) => st.error !== undefined && st.error !== "");
+      if (failing) out.failing_step = failing.function_id;
+      const children = [...new Set(steps.map((st) => st.child_workflow_id).filter((c): c is string => !!c))];
+      if (children.length) out.child_workflow_ids = children;
     }
-    return lines.join("\n");
+    return out;
   },
+  fit(result, maxBytes) {
+    // Shrink the biggest payload until the answer fits; the marker says how to read the rest.
+    let r: GetResult = result;
+    for (let i = 0; i < 8 && jsonBytes(r) + byteLength(renderGet(r)) > maxBytes; i++) {
+      const w = { ...r.workflow };
+      const biggest = PAYLOAD_FIELDS.filter((f) => typeof w[f] === "string")
+        .sort((a, b) => byteLength(String(w[b])) - byteLength(String(w[a])))[0];
+      if (biggest) {
+        const over = jsonBytes(r) + byteLength(renderGet(r)) - maxBytes;
+        const keep = Math.max(256, byteLength(String(w[biggest])) - over / 2 - 512);
+        w[biggest] = clip(String(w[biggest]), keep, "continue with one field in fields and byte_offset");
+        r = { ...r, workflow: w, note: `Clipped to stay within the ${maxBytes}-byte answer budget.` };
+      } else if (r.steps && r.steps.length > 1) {
+        r = {
+          ...r,
+          steps: r.steps.slice(0, Math.ceil(r.steps.length / 2)),
+          note: "Some steps omitted: use list_steps.",
+        };
+      } else break;
+    }
+    return r;
+  },
+  render: renderGet,
 });
+
+function renderGet(r: GetResult): string {
+  const w = r.workflow as Record<string, unknown>;
+  const lines = [workflowLine(w)];
+  const times = [
+    isoTime(w.UpdatedAt) ? `updated ${isoTime(w.UpdatedAt)}` : "",
+    pairs(w, ["ApplicationVersion", "ExecutorID", "AuthenticatedUser", "ForkedFrom"]),
+    r.parent_workflow_id ? `parent ${r.parent_workflow_id}` : "",
+  ].filter(Boolean).join("  ");
+  if (times) lines.push(times);
+  for (const k of PAYLOAD_FIELDS) {
+    if (w[k] !== undefined && w[k] !== null) lines.push(`${k}: ${String(w[k])}`);
+  }
+  if (r.steps) {
+    lines.push(`${r.steps.length} step(s):`);
+    for (const st of r.steps) {
+      lines.push(`${st.function_id === r.failing_step ? "FAILED " : ""}${stepLine(st)}`);
+    }
+  }
+  if (r.child_workflow_ids) lines.push(`children: ${r.child_workflow_ids.join(", ")}`);
+  if (r.note) lines.push(r.note);
+  return lines.join("\n");
+}
+
+/** Clips a step's output and error to the per-field budget. */
+function clipStep(st: Step, ctx: ToolContext): Step {
+  return clipFields(st, ["output", "error"], ctx.limits.maxFieldBytes, "list_steps with full: true shows all");
+}
 
 /** `list_steps`. */
 export const listSteps = defineTool({
   name: "list_steps",
   description: "List a workflow's steps in order: step id (function_id), name, output or error, child " +
     "workflow, start and end times. Use it to find the step where a workflow failed or stopped; pass a " +
-    "step id as start_step to fork_workflow to re-run from there.",
-  input: workflowRef,
+    "step id as start_step to fork_workflow to re-run from there. Outputs are clipped to about 1 KB each " +
+    "unless full is true.",
+  input: z.strictObject({
+    application_name: applicationName,
+    workflow_id: workflowId,
+    full: z.boolean().optional().describe("Show outputs and errors whole (within the answer budget)."),
+  }),
   output: z.object({
     application: z.string(),
     workflow_id: z.string(),
     steps: z.array(stepShape),
     count: z.number().int(),
+    failing_step: z.number().int().optional().describe("function_id of the first step that failed."),
+    note: z.string().optional(),
   }),
   annotations: { title: "List steps", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
     const raw = await ctx.backend.listSteps(args.application_name, args.workflow_id, { signal: ctx.signal });
-    const steps = raw.map(normalizeStep);
-    return { application: args.application_name, workflow_id: args.workflow_id, steps, count: steps.length };
+    const steps = raw.map(normalizeStep).map((st) => args.full ? st : clipStep(st, ctx));
+    const failing = steps.find((st) => st.error !== undefined && st.error !== "");
+    return {
+      application: args.application_name,
+      workflow_id: args.workflow_id,
+      steps,
+      count: steps.length,
+      ...(failing ? { failing_step: failing.function_id } : {}),
+    };
   },
-  render(r) {
-    if (r.count === 0) return `Workflow ${r.workflow_id} has no recorded steps.`;
-    return `${r.count} step(s) of ${r.workflow_id}:\n${r.steps.map(stepLine).join("\n")}`;
+  fit(result, maxBytes) {
+    let r = result;
+    while (r.steps.length > 1 && jsonBytes(r) + byteLength(renderSteps(r)) > maxBytes) {
+      const steps = r.steps.slice(0, -1);
+      r = {
+        ...r,
+        steps,
+        count: steps.length,
+        note: `Showing the first ${steps.length} steps to stay within the ${maxBytes}-byte answer budget; ` +
+          "call without full: true for clipped outputs.",
+      };
+    }
+    return r;
   },
+  render: renderSteps,
 });
+
+function renderSteps(r: {
+  workflow_id: string;
+  steps: Step[];
+  count: number;
+  failing_step?: number;
+  note?: string;
+}): string {
+  if (r.count === 0) return `Workflow ${r.workflow_id} has no recorded steps.`;
+  const lines = [`${r.count} step(s) of ${r.workflow_id}:`];
+  for (const st of r.steps) lines.push(`${st.function_id === r.failing_step ? "FAILED " : ""}${stepLine(st)}`);
+  if (r.note) lines.push(r.note);
+  return lines.join("\n");
+}

@@ -1,0 +1,135 @@
+// The audit plugin's hooks, over an already opened AuditLog: what is recorded
+// for each call, and when a call is refused because it cannot be recorded.
+import type { CallInfo, CallOutcome, Plugin } from "../src/plugin.ts";
+import type { Clock } from "../src/clock.ts";
+import type { LogFn } from "../src/log.ts";
+import type { AuditClient, AuditDecision, AuditEntry, AuditOutcome } from "./_audit_chain.ts";
+import { type AuditLog, AuditLogUnavailableError } from "./_audit_log.ts";
+
+/** What the audit plugin redacts with (the redact plugin's redactor). */
+export interface AuditRedactor {
+  /** Returns `value` with secrets replaced. */
+  redact<T>(value: T): T;
+  /** Returns `text` with secrets replaced. */
+  redactText(text: string): string;
+}
+
+/** The hooks' settings. */
+export interface AuditHookSettings {
+  /** Every call (not only mutations) writes an intent first, so an unwritable log refuses every call. */
+  required: boolean;
+  /** Time of records. */
+  clock: Pick<Clock, "now">;
+  /** Diagnostics. */
+  log: LogFn;
+  /** Larger arguments (bytes of JSON, after redaction) are recorded as their size only. */
+  maxArgBytes: number;
+  /** Redacts arguments, refusal reasons and error messages. */
+  redactor: AuditRedactor;
+}
+
+const MAX_TEXT = 4096;
+const MAX_NAME = 256;
+
+/** The audit plugin over an opened log. */
+export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plugin {
+  const { required, clock, log, redactor } = settings;
+
+  const entry = (
+    call: CallInfo,
+    kind: "intent" | "call",
+    decision: AuditDecision,
+    outcome: CallOutcome | undefined,
+  ): AuditEntry => ({
+    time: new Date(clock.now()).toISOString(),
+    kind,
+    call_id: String(call.id),
+    session: String(call.session.id),
+    client: clientOf(call),
+    tool: clip(redactor.redactText(String(call.tool)), MAX_NAME),
+    mutates: call.mutates === true,
+    args: recordedArgs(call.args, redactor, settings.maxArgBytes),
+    decision,
+    outcome: outcome ? outcomeOf(outcome, redactor) : null,
+    duration_ms: outcome ? outcome.durationMs : null,
+    result_bytes: outcome ? outcome.resultBytes : null,
+  });
+
+  return {
+    name: "audit",
+
+    async beforeCall(call: CallInfo): Promise<void> {
+      if (!call.mutates && !required) return;
+      try {
+        await auditLog.append(entry(call, "intent", { allowed: true }, undefined));
+      } catch (err) {
+        if (!(err instanceof AuditLogUnavailableError)) throw err; // refused all the same
+        throw new AuditLogUnavailableError(
+          auditLog.path,
+          err.failure,
+          call.mutates
+            ? `${call.tool} was not sent: no mutation is sent without an audit record`
+            : `${call.tool} was refused: with --audit-required no call runs without an audit record`,
+          err.hint,
+        );
+      }
+    },
+
+    async afterCall(call: CallInfo, outcome: CallOutcome): Promise<void> {
+      const sent = outcome.decision.allowed;
+      if (auditLog.failure) {
+        // The failure was reported when it happened; only a sent mutation's lost outcome is worth a line.
+        if (call.mutates && sent) log(`audit: the outcome of ${call.tool} (call ${call.id}) was not recorded`);
+        return;
+      }
+      try {
+        await auditLog.append(entry(call, "call", decisionOf(outcome, redactor), outcome));
+      } catch {
+        if (call.mutates && sent) log(`audit: the outcome of ${call.tool} (call ${call.id}) was not recorded`);
+      }
+    },
+
+    async close(): Promise<void> {
+      await auditLog.close();
+    },
+  };
+}
+
+function clientOf(call: CallInfo): AuditClient | null {
+  const client = call.session.client;
+  if (!client) return null;
+  return { name: clip(String(client.name), MAX_NAME), version: clip(String(client.version), MAX_NAME) };
+}
+
+function decisionOf(outcome: CallOutcome, redactor: AuditRedactor): AuditDecision {
+  const d = outcome.decision;
+  if (d.allowed) return { allowed: true };
+  return {
+    allowed: false,
+    code: clip(String(d.code), MAX_NAME),
+    reason: clip(redactor.redactText(d.reason), MAX_TEXT),
+  };
+}
+
+function outcomeOf(outcome: CallOutcome, redactor: AuditRedactor): AuditOutcome {
+  if (outcome.ok) return { ok: true };
+  return { ok: false, error: clip(redactor.redactText(outcome.error ?? ""), MAX_TEXT) };
+}
+
+/** The arguments as recorded: redacted, as plain JSON, or only their size when too large. */
+function recordedArgs(args: unknown, redactor: AuditRedactor, maxBytes: number): unknown {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(redactor.redact(args ?? null));
+  } catch {
+    return { $unrecorded: "the arguments could not be redacted or serialized" };
+  }
+  if (json === undefined) return null;
+  const bytes = new TextEncoder().encode(json).length;
+  if (bytes > maxBytes) return { $unrecorded: "too large", bytes };
+  return JSON.parse(json);
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}

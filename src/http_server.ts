@@ -1,0 +1,161 @@
+/**
+ * Streamable HTTP, the second transport: `POST/GET/DELETE /mcp`, one MCP
+ * session per client (all sharing the server's backend, plugins and policy),
+ * with Host and Origin checked against DNS rebinding and, whenever it listens
+ * beyond loopback, a required bearer secret.
+ *
+ * @module
+ */
+// @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { DbosMcpServer } from "./server.ts";
+import { ConfigError } from "./errors.ts";
+import type { LogFn } from "./log.ts";
+
+/** Where and how to listen. */
+export interface HttpServeOptions {
+  /** Interface to bind, e.g. `127.0.0.1`. */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** Bearer secret clients must send; required beyond loopback. */
+  token?: string;
+  /** Diagnostics. */
+  log: LogFn;
+}
+
+/** A running HTTP transport. */
+export interface HttpServing {
+  /** The address bound. */
+  readonly hostname: string;
+  /** The port bound. */
+  readonly port: number;
+  /** The MCP endpoint URL. */
+  readonly url: string;
+  /** Stops listening and closes every session. */
+  shutdown(): Promise<void>;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+
+/** Whether `hostname` only accepts connections from this machine. */
+export function isLoopback(hostname: string): boolean {
+  return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** Parses `HOST:PORT`, `:PORT` or `PORT` (host defaults to 127.0.0.1). */
+export function parseListen(text: string): { hostname: string; port: number } {
+  const m = text.trim().match(/^(?:(\[[0-9a-fA-F:]+\]|[^:\s]*):)?(\d{1,5})$/);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new ConfigError(`--http must be HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:8808), got ${JSON.stringify(text)}`);
+  }
+  const host = m[1] ? m[1].replace(/^\[|\]$/g, "") : "127.0.0.1";
+  return { hostname: host, port };
+}
+
+function rpcError(status: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * Serves `server` over Streamable HTTP at `/mcp`.
+ *
+ * @throws {ConfigError} when asked to listen beyond loopback without a token.
+ */
+export function serveHttp(server: DbosMcpServer, opts: HttpServeOptions): HttpServing {
+  if (!isLoopback(opts.hostname) && !opts.token) {
+    throw new ConfigError(
+      `--http ${opts.hostname}:${opts.port} listens beyond this machine: set a bearer secret with --http-token ` +
+        "or DBOS_MCP_HTTP_TOKEN (clients send it as 'Authorization: Bearer <secret>')",
+    );
+  }
+  const transports = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  let allowedHosts = new Set<string>();
+  let allowedOrigins = new Set<string>();
+
+  const handler = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    if (url.pathname !== "/mcp") return rpcError(404, "Not found: the MCP endpoint is /mcp");
+    const host = (req.headers.get("host") ?? "").toLowerCase();
+    if (!allowedHosts.has(host)) return rpcError(403, `Forbidden: Host '${host.slice(0, 100)}' is not allowed`);
+    const origin = req.headers.get("origin");
+    if (origin && !allowedOrigins.has(origin.toLowerCase())) {
+      return rpcError(403, `Forbidden: Origin '${origin.slice(0, 100)}' is not allowed`);
+    }
+    if (opts.token) {
+      const auth = req.headers.get("authorization") ?? "";
+      const given = auth.startsWith("Bearer ") ? auth.slice(7) : "";
+      if (!sameSecret(given, opts.token)) {
+        return rpcError(401, "Unauthorized: send 'Authorization: Bearer <secret>'", {
+          "www-authenticate": 'Bearer realm="dbos-mcp"',
+        });
+      }
+    }
+    const sessionId = req.headers.get("mcp-session-id");
+    if (sessionId) {
+      const transport = transports.get(sessionId);
+      if (!transport) return rpcError(404, "Session not found: initialize a new session");
+      return await transport.handleRequest(req);
+    }
+    if (req.method !== "POST") return rpcError(400, "Bad Request: no valid session id; initialize first");
+    let body: unknown;
+    try {
+      body = await req.json();
+    } catch {
+      return new Response(
+        JSON.stringify({ jsonrpc: "2.0", error: { code: -32700, message: "Parse error" }, id: null }),
+        { status: 400, headers: { "content-type": "application/json" } },
+      );
+    }
+    const messages = Array.isArray(body) ? body : [body];
+    if (!messages.some((m) => m && typeof m === "object" && (m as { method?: unknown }).method === "initialize")) {
+      return rpcError(400, "Bad Request: no valid session id; initialize first");
+    }
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      onsessioninitialized: (id) => {
+        transports.set(id, transport);
+      },
+      onsessionclosed: (id) => {
+        transports.delete(id);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) transports.delete(transport.sessionId);
+    };
+    await server.connect(transport);
+    return await transport.handleRequest(req, { parsedBody: body });
+  };
+
+  const httpServer = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen: () => {} }, handler);
+  const addr = httpServer.addr as Deno.NetAddr;
+  const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const names = isLoopback(addr.hostname) ? ["127.0.0.1", "localhost", "[::1]", hostPart] : [hostPart];
+  allowedHosts = new Set(names.map((n) => `${n}:${addr.port}`.toLowerCase()));
+  allowedOrigins = new Set(
+    [...allowedHosts].flatMap((h) => [`http://${h}`, `https://${h}`]),
+  );
+  const url = `http://${hostPart}:${addr.port}/mcp`;
+  opts.log(`listening on ${url}${opts.token ? " (bearer secret required)" : ""}`);
+  return {
+    hostname: addr.hostname,
+    port: addr.port,
+    url,
+    shutdown: async () => {
+      await Promise.allSettled([...transports.values()].map((t) => t.close()));
+      await httpServer.shutdown();
+    },
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * The one path every tool call takes: policy decision, argument validation,
+ * plugins' `beforeCall` (which may refuse), the handler, the output-schema
+ * check, plugins' `transformResult` (redaction), a last scrub of known
+ * secrets, and plugins' `afterCall` (audit), refused calls included. This is
+ * the only try/catch of the call path: every failure becomes an `isError`
+ * result whose text says what to do next.
+ *
+ * @module
+ */
+import { decide, type ToolPolicy } from "./policy.ts";
+import type { CallDecision, CallInfo, CallOutcome, ClientInfo, Plugin, ToolResult } from "./plugin.ts";
+import type { JsonObject, SchemaIssue, ToolContext, ToolDefinition } from "./tool.ts";
+import { DbosMcpError, isNotCapable, MissingPermissionError } from "./errors.ts";
+import type { LogFn } from "./log.ts";
+import type { SecretSet } from "./secrets.ts";
+
+/** What the pipeline needs. */
+export interface PipelineOptions {
+  /** Every tool, built-in and from plugins, by name. */
+  tools: ReadonlyMap<string, ToolDefinition>;
+  /** The plugin that added each plugin tool, by tool name. */
+  owners?: ReadonlyMap<string, string>;
+  /** Read-only mode and tool filters. */
+  policy: ToolPolicy;
+  /** Loaded plugins, in order. */
+  plugins: readonly Plugin[];
+  /** Builds the handler context of one call. */
+  context(signal: AbortSignal): ToolContext;
+  /** Known secrets to scrub from every result. */
+  secrets: SecretSet;
+  /** Diagnostics. */
+  log: LogFn;
+  /** Budget of a whole result (JSON plus text), in bytes. */
+  maxResultBytes: number;
+}
+
+/** The answer to one call: a result, or a refusal of an unknown tool (a JSON-RPC error for the client). */
+export type PipelineAnswer =
+  | { kind: "result"; result: ToolResult }
+  | { kind: "unknown-tool"; message: string };
+
+/** Runs tool calls through policy, plugins and handlers. */
+export class CallPipeline {
+  #o: PipelineOptions;
+
+  /** Creates the pipeline. */
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+  }
+
+  /** The tools a client may see: exactly those the policy would let it call. */
+  listable(): ToolDefinition[] {
+    return [...this.#o.tools.values()].filter((t) => decide(t, t.name, this.#o.policy).allowed);
+  }
+
+  /** Runs one call for a session. Never throws. */
+  async call(
+    name: string,
+    args: unknown,
+    signal: AbortSignal,
+    session: { id: string; client?: ClientInfo },
+  ): Promise<PipelineAnswer> {
+    const started = performance.now();
+    const tool = this.#o.tools.get(name);
+    const call: CallInfo = Object.freeze({
+      id: crypto.randomUUID(),
+      tool: String(name),
+      mutates: tool?.mutates ?? false,
+      args: args ?? {},
+      session: Object.freeze({ ...session }),
+      startedAt: Date.now(),
+    });
+    let decision = decide(tool, name, this.#o.policy);
+    let result: ToolResult;
+    if (!decision.allowed || !tool) {
+      result = errorResult(decision.allowed ? "" : decision.reason, refusalHint(decision));
+    } else {
+      const parsed = tool.input.safeParse(args ?? {});
+      if (!parsed.success) {
+        result = errorResult(
+          `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error.issues)}`,
+          "Fix the arguments (see the tool's input schema) and call again.",
+        );
+      } else {
+        const refusal = await this.#before(call);
+        if (refusal) {
+          decision = refusal.decision;
+          result = errorResult(refusal.decision.reason, refusal.hint);
+        } else {
+          result = await this.#run(tool, parsed.data, signal);
+        }
+      }
+    }
+    result = this.#scrub(await this.#transform(call, result));
+    const json = JSON.stringify(result);
+    const outcome: CallOutcome = {
+      decision,
+      ok: !result.isError,
+      ...(result.isError ? { error: result.content.map((c) => c.text).join("\n") } : {}),
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      resultBytes: new TextEncoder().encode(json).length,
+    };
+    await this.#after(call, outcome, result);
+    if (!decision.allowed && decision.code === "UNKNOWN_TOOL") {
+      const names = this.listable().map((t) => t.name).join(", ");
+      return { kind: "unknown-tool", message: `${decision.reason} Available tools: ${names}.` };
+    }
+    return { kind: "result", result };
+  }
+
+  async #before(call: CallInfo): Promise<{ decision: CallDecision & { allowed: false }; hint?: string } | undefined> {
+    for (const plugin of this.#o.plugins) {
+      if (!plugin.beforeCall) continue;
+      try {
+        await plugin.beforeCall(call);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        return {
+          decision: { allowed: false, code: "PLUGIN", reason: `Refused by plugin '${plugin.name}': ${message}` },
+          hint: err instanceof DbosMcpError ? err.hint : undefined,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  async #run(tool: ToolDefinition, args: unknown, signal: AbortSignal): Promise<ToolResult> {
+    try {
+      const raw: JsonObject = await tool.handler(args, this.#o.context(signal));
+      // What the client receives always matches the advertised output schema.
+      const checked = tool.output.safeParse(raw);
+      if (!checked.success) {
+        return errorResult(
+          `${tool.name} got an answer it cannot present: ${describeIssues(checked.error.issues)}.`,
+          "The backend answered in an unexpected shape; check the server's backend configuration.",
+        );
+      }
+      return this.#fit(tool, checked.data, args);
+    } catch (err) {
+      return this.#failure(tool.name, err);
+    }
+  }
+
+  /** Enforces the answer budget, for every tool: the tool's own `fit`, else dropping trailing array items. */
+  #fit(tool: ToolDefinition, data: JsonObject, args: unknown): ToolResult {
+    const max = this.#o.maxResultBytes;
+    const size = (d: JsonObject, text: string) => byteLength(JSON.stringify(d)) + byteLength(text);
+    let text = tool.render(data);
+    if (size(data, text) <= max) return { content: [{ type: "text", text }], structuredContent: data };
+    let fitted: JsonObject;
+    let note = "";
+    if (tool.fit) {
+      fitted = tool.fit(data, max, args);
+    } else {
+      const shrunk = dropTrailingItems(data, (d) => size(d, tool.render(d)) <= max);
+      fitted = shrunk.data;
+      if (shrunk.dropped > 0) {
+        note = `\n[${shrunk.dropped} item(s) dropped to stay within the ${max}-byte answer budget]`;
+      }
+    }
+    const checked = tool.output.safeParse(fitted);
+    text = checked.success ? tool.render(checked.data) + note : "";
+    if (!checked.success || size(checked.data, text) > max) {
+      return errorResult(
+        `The answer of ${tool.name} would be larger than the ${max}-byte answer budget.`,
+        "Narrow the query (filters, a smaller limit, fewer fields), or raise --max-result-bytes.",
+      );
+    }
+    return { content: [{ type: "text", text }], structuredContent: checked.data };
+  }
+
+  async #transform(call: CallInfo, result: ToolResult): Promise<ToolResult> {
+    let current = result;
+    for (const plugin of this.#o.plugins) {
+      if (!plugin.transformResult) continue;
+      try {
+        current = await plugin.transformResult(call, current);
+      } catch (err) {
+        // Never fall back to the untransformed result: it may hold what the plugin was to remove.
+        this.#o.log(`plugin '${plugin.name}' failed in transformResult: ${describe(err)}`);
+        return errorResult(
+          `Plugin '${plugin.name}' failed while processing the result of ${call.tool}, so the result was withheld.`,
+          "Try again; if it keeps failing, report it to whoever maintains that plugin.",
+        );
+      }
+    }
+    return current;
+  }
+
+  async #after(call: CallInfo, outcome: CallOutcome, result: ToolResult): Promise<void> {
+    for (const plugin of this.#o.plugins) {
+      if (!plugin.afterCall) continue;
+      try {
+        await plugin.afterCall(call, outcome, result);
+      } catch (err) {
+        this.#o.log(`plugin '${plugin.name}' failed in afterCall for ${call.tool}: ${describe(err)}`);
+      }
+    }
+  }
+
+  #scrub(result: ToolResult): ToolResult {
+    const secrets = this.#o.secrets;
+    const content = result.content.map((c) => ({ ...c, text: secrets.scrub(c.text) }));
+    let structuredContent = result.structuredContent;
+    if (structuredContent) {
+      const json = JSON.stringify(structuredContent);
+      if (secrets.containsKnown(json)) structuredContent = JSON.parse(secrets.scrubKnown(json));
+    }
+    return { ...result, content, ...(structuredContent ? { structuredContent } : {}) };
+  }
+
+  #failure(toolName: string, err: unknown): ToolResult {
+    if (err instanceof DbosMcpError) return errorResult(err.message, err.hint);
+    if (isNotCapable(err)) {
+      const e = new MissingPermissionError(`an operation needed by ${toolName}`, permissionFlag(describe(err)), {
+        cause: err,
+      });
+      return errorResult(e.message, e.hint);
+    }
+    this.#o.log(`internal error in ${toolName}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    const owner = this.#o.owners?.get(toolName);
+    if (owner) {
+      return errorResult(
+        `${toolName} (from plugin '${owner}') failed: ${describe(err).split("\n")[0].slice(0, 300)}`,
+        "Try again; if it keeps failing, report it to whoever maintains that plugin.",
+      );
+    }
+    return errorResult(
+      `Internal error in ${toolName}: ${describe(err).split("\n")[0].slice(0, 300)}`,
+      "This is a bug in dbos-mcp; try again, and report it if it persists.",
+    );
+  }
+}
+
+function refusalHint(decision: CallDecision): string | undefined {
+  if (decision.allowed) return undefined;
+  switch (decision.code) {
+    case "READ_ONLY":
+      return "Nothing was sent. Ask a human operator to make the change, or use a server without --read-only.";
+    case "EXCLUDED":
+    case "NOT_ENABLED":
+      return "Use one of the tools that tools/list shows.";
+    default:
+      return undefined;
+  }
+}
+
+/** An `isError` result with a message and, on its own line, what to do next. */
+export function errorResult(message: string, hint?: string): ToolResult {
+  return { content: [{ type: "text", text: hint ? `${message}\n${hint}` : message }], isError: true };
+}
+
+/** Maps Deno's `Requires net access to "x", run again with the --allow-net flag` to a flag. */
+function permissionFlag(message: string): string {
+  const m = message.match(/Requires (\w+) access to "?([^",]+)"?/);
+  return m ? `--allow-${m[1]}=${m[2]}` : "the missing --allow-* flag";
+}
+
+function describeIssues(issues: readonly SchemaIssue[]): string {
+  return issues.slice(0, 10).map((i) => {
+    if (i.code === "unrecognized_keys" && i.keys) return `unknown field(s) ${i.keys.map((k) => `'${k}'`).join(", ")}`;
+    const path = i.path.length ? i.path.map(String).join(".") : "(arguments)";
+    return `${path}: ${i.message}`;
+  }).join("; ");
+}
+
+/** Drops items from the end of the longest top-level array until `fits` holds or no array has items left. */
+function dropTrailingItems(
+  data: JsonObject,
+  fits: (d: JsonObject) => boolean,
+): { data: JsonObject; dropped: number } {
+  let current: JsonObject = { ...data };
+  let dropped = 0;
+  while (!fits(current)) {
+    const key = Object.keys(current)
+      .filter((k) => Array.isArray(current[k]) && (current[k] as unknown[]).length > 0)
+      .sort((a, b) => JSON.stringify(current[b]).length - JSON.stringify(current[a]).length)[0];
+    if (!key) break;
+    const arr = current[key] as unknown[];
+    // Halve big overshoots quickly, then go one by one.
+    const cut = Math.max(1, Math.floor(arr.length / 4));
+    current = { ...current, [key]: arr.slice(0, arr.length - cut) };
+    if (typeof current.count === "number") current.count = (current[key] as unknown[]).length;
+    dropped += cut;
+  }
+  return { data: current, dropped };
+}
+
+const encoder = new TextEncoder();
+function byteLength(text: string): number {
+  return encoder.encode(text).length;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,120 @@
+// summarize_workflows, list_queues and workflow_tree over the backend
+// interface (an in-memory backend with the contract's list semantics).
+import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { connectInProcess, textOf } from "./_mcp.ts";
+import { MemoryBackend } from "./fixtures/memory_backend.ts";
+import { normalizeError } from "../src/tools/insights.ts";
+
+Deno.test("normalizeError() groups messages that differ only in ids, numbers and quoted values", () => {
+  assertEquals(
+    normalizeError("order 1234 for 'alice' failed (id 3f2b1c4d-1111-2222-3333-444455556666)"),
+    normalizeError("order 99 for 'bob' failed (id 00000000-aaaa-bbbb-cccc-dddddddddddd)"),
+  );
+  assert(normalizeError("payment declined") !== normalizeError("payment timed out"));
+});
+
+/** 10,000 workflows in the last hour; 37 failed at the `charge` step with two different errors. */
+function scenario(): MemoryBackend {
+  const b = new MemoryBackend();
+  const now = Date.now();
+  for (let i = 0; i < 10_000; i++) {
+    const failed = i % 270 === 5 && i < 37 * 270;
+    const kind = Math.floor(i / 270) % 2 === 0 ? `card ${1000 + i} declined` : `gateway timeout after ${i} ms`;
+    b.add({
+      WorkflowUUID: `wf-${i}`,
+      CreatedAt: String(now - 3_000_000 + i * 100),
+      UpdatedAt: String(now - 3_000_000 + i * 100 + (i === 4242 ? 90_000 : 50 + (i % 7))),
+      Status: failed ? "ERROR" : "SUCCESS",
+      WorkflowName: failed || i % 3 ? "checkout" : "refund",
+      ...(failed
+        ? { Error: JSON.stringify({ name: "PaymentError", message: kind, stack: "at charge (/app/x.ts:1)" }) }
+        : {}),
+    });
+    if (failed) {
+      b.steps.set(`wf-${i}`, [
+        { function_id: 0, function_name: "reserve", output: "'ok'" },
+        { function_id: 1, function_name: "charge", error: kind },
+      ]);
+    }
+  }
+  return b;
+}
+
+Deno.test("summarize_workflows finds what failed and why, and where, in one call of under 4 KB", async () => {
+  await using mcp = await connectInProcess({ backend: scenario(), log: () => {} });
+  const res = await mcp.client.callTool({ name: "summarize_workflows", arguments: { application_name: "app" } });
+  assert(!res.isError, textOf(res));
+  const bytes = new TextEncoder().encode(JSON.stringify(res)).length;
+  assert(bytes <= 4_096, `summary is ${bytes} bytes`);
+  const out = res.structuredContent as Record<string, unknown>;
+  assertEquals(out.scanned, 10_000);
+  assertEquals((out.by_status as Record<string, number>).ERROR, 37);
+  const errors = out.errors as { message: string; count: number; step?: { function_name: string } }[];
+  assertEquals(errors.length, 2);
+  assertEquals(errors.reduce((n, e) => n + e.count, 0), 37);
+  assert(errors.some((e) => e.message.includes("declined")) && errors.some((e) => e.message.includes("timeout")));
+  for (const e of errors) assertEquals(e.step?.function_name, "charge");
+  assertEquals((out.slowest as { workflow_id: string }[])[0].workflow_id, "wf-4242");
+  assertStringIncludes(textOf(res), "at step #1 charge");
+});
+
+Deno.test("summarize_workflows says when it stopped at max_workflows", async () => {
+  await using mcp = await connectInProcess({ backend: scenario(), log: () => {} });
+  const res = await mcp.client.callTool({
+    name: "summarize_workflows",
+    arguments: { application_name: "app", max_workflows: 1000 },
+  });
+  const out = res.structuredContent as Record<string, unknown>;
+  assertEquals(out.scanned, 1000);
+  assertEquals(out.capped, true);
+  assertStringIncludes(textOf(res), "lower bound");
+});
+
+Deno.test("list_queues counts enqueued and pending work per queue, with the oldest waiting", async () => {
+  const b = new MemoryBackend();
+  const now = Date.now();
+  b.add({ WorkflowUUID: "a", CreatedAt: String(now - 60_000), Status: "ENQUEUED", QueueName: "emails" });
+  b.add({ WorkflowUUID: "b", CreatedAt: String(now - 10_000), Status: "ENQUEUED", QueueName: "emails" });
+  b.add({ WorkflowUUID: "c", CreatedAt: String(now - 5_000), Status: "PENDING", QueueName: "emails" });
+  b.add({ WorkflowUUID: "d", CreatedAt: String(now - 5_000), Status: "PENDING", QueueName: "reports" });
+  b.add({ WorkflowUUID: "e", CreatedAt: String(now - 5_000), Status: "PENDING" });
+  await using mcp = await connectInProcess({ backend: b, log: () => {} });
+  const res = await mcp.client.callTool({ name: "list_queues", arguments: { application_name: "app" } });
+  const queues = (res.structuredContent as { queues: Record<string, unknown>[] }).queues;
+  assertEquals(queues.map((q) => [q.queue_name, q.enqueued, q.pending, q.oldest_enqueued_id]), [
+    ["emails", 2, 1, "a"],
+    ["reports", 0, 1, undefined],
+  ]);
+  assert((queues[0].oldest_enqueued_age_ms as number) >= 60_000);
+});
+
+Deno.test("workflow_tree follows children through steps to a bounded depth", async () => {
+  const b = new MemoryBackend();
+  b.add({ WorkflowUUID: "root", CreatedAt: "1", ParentWorkflowID: "grandparent" });
+  b.add({ WorkflowUUID: "c1", CreatedAt: "2" });
+  b.add({ WorkflowUUID: "c2", CreatedAt: "3", Status: "ERROR", Error: "child broke" });
+  b.add({ WorkflowUUID: "gc", CreatedAt: "4" });
+  b.steps.set("root", [
+    { function_id: 0, function_name: "start", child_workflow_id: "c1" },
+    { function_id: 1, function_name: "start", child_workflow_id: "c2" },
+  ]);
+  b.steps.set("c1", [{ function_id: 0, function_name: "start", child_workflow_id: "gc" }]);
+  await using mcp = await connectInProcess({ backend: b, log: () => {} });
+  const tree = async (
+    depth: number,
+  ) => (await mcp.client.callTool({
+    name: "workflow_tree",
+    arguments: { application_name: "app", workflow_id: "root", depth },
+  }));
+  const deep = (await tree(2)).structuredContent as { nodes: Record<string, unknown>[]; parent_workflow_id: string };
+  assertEquals(deep.parent_workflow_id, "grandparent");
+  assertEquals(deep.nodes.map((n) => [n.workflow_id, n.depth, n.parent ?? null]), [
+    ["root", 0, null],
+    ["c1", 1, "root"],
+    ["c2", 1, "root"],
+    ["gc", 2, "c1"],
+  ]);
+  assertEquals(deep.nodes[2].error, "child broke");
+  const shallow = (await tree(1)).structuredContent as { nodes: unknown[] };
+  assertEquals(shallow.nodes.length, 3);
+});
