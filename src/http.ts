@@ -53,7 +53,13 @@ export class HttpExchangeError extends UpstreamError {
   /** Creates the error. */
   constructor(
     message: string,
-    options: { code: "TIMEOUT" | "NETWORK"; mayHaveArrived: boolean; hint?: string; retryable?: boolean; cause?: unknown },
+    options: {
+      code: "TIMEOUT" | "NETWORK";
+      mayHaveArrived: boolean;
+      hint?: string;
+      retryable?: boolean;
+      cause?: unknown;
+    },
   ) {
     super(message, { code: options.code, hint: options.hint, retryable: options.retryable, cause: options.cause });
     this.name = "HttpExchangeError";
