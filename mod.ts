@@ -31,7 +31,29 @@ export {
   INSTRUCTIONS,
   type McpTransport,
 } from "./src/server.ts";
-export { type Config, DEFAULTS, OPTIONS, type OptionSpec, resolveConfig } from "./src/config.ts";
+export {
+  type AppDatabase,
+  type Config,
+  type ConfigSources,
+  DEFAULTS,
+  loadConfigFile,
+  OPTIONS,
+  type OptionSpec,
+  type RawValue,
+  resolveConfig,
+} from "./src/config.ts";
+export {
+  type CallDecision,
+  type CallInfo,
+  type CallOutcome,
+  type ClientInfo,
+  definePlugin,
+  type Plugin,
+  type PluginFactory,
+  type PluginHost,
+  type ToolResult,
+} from "./src/plugin.ts";
+export { type HttpServeOptions, type HttpServing, serveHttp } from "./src/http_server.ts";
 export {
   defineTool,
   type JsonObject,
