@@ -63,6 +63,15 @@ Deno.test("a plugin adds a tool, transforms every result and observes every call
   });
 });
 
+Deno.test("a plugin tool that throws answers an error naming the tool and its plugin", async () => {
+  await withPlugins({ plugins: [plugin("observer_plugin")] }, async ({ client }) => {
+    const res = await client.callTool({ name: "echo_note", arguments: { note: "explode" } });
+    assertEquals(res.isError, true);
+    assertStringIncludes(textOf(res), "echo_note (from plugin 'observer') failed: the note exploded");
+    assert(!textOf(res).includes("bug in dbos-mcp"));
+  });
+});
+
 Deno.test("a beforeCall that throws refuses the call, and afterCall sees the refusal", async () => {
   await withPlugins({ plugins: [plugin("observer_plugin")] }, async ({ client, observed }) => {
     const res = await client.callTool({ name: "echo_note", arguments: { note: "forbidden" } });

@@ -2,7 +2,7 @@
 // (numbers where the contract has strings, nulls, objects, unknown fields)
 // in the shapes they advertise: the SDK client checks every structured result
 // against the tool's output schema, so a mismatch would fail these calls.
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { connectInProcess, textOf } from "./_mcp.ts";
 import { ConductorBackend } from "../src/backends/conductor.ts";
 import type { AccessGrant, TokenSource } from "../src/auth/token_source.ts";
@@ -69,7 +69,7 @@ Deno.test("tools accept numbers, nulls, objects and unknown fields from Conducto
     assertEquals((steps.steps as Record<string, unknown>[])[0].function_id, 0);
     assertEquals((steps.steps as Record<string, unknown>[])[0].error, '{"message":"declined"}');
     const text = textOf(await mcp.client.callTool({ name: "list_workflows", arguments: { application_name: "shop" } }));
-    assertStringIncludes(text, "wf-1  ERROR  checkout  created 2026-01-01T00:00:00.000Z  error: boom");
+    assertMatch(text, /wf-1  ERROR  checkout  created 2026-01-01T00:00:00.000Z \(\d+d ago\)  error: boom/);
   } finally {
     await server.shutdown();
   }

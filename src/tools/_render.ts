@@ -23,13 +23,39 @@ export function pairs(obj: Record<string, unknown>, keys: string[]): string {
     .join(" ");
 }
 
-/** One line per workflow: id, status, name, creation time, queue, error head. */
-export function workflowLine(w: Record<string, unknown>): string {
+/** The message of an error as the contract gives it: plain text, or JSON with a `message`. */
+export function errorMessage(error: unknown): string {
+  const text = String(error ?? "");
+  try {
+    const doc = JSON.parse(text);
+    if (doc && typeof doc === "object" && typeof doc.message === "string") {
+      return doc.name && doc.name !== "Error" ? `${doc.name}: ${doc.message}` : doc.message;
+    }
+  } catch {
+    // plain text
+  }
+  return text.split("\n")[0];
+}
+
+/** A duration in the largest unit that fits: `45s`, `12m`, `3h`, `2d`. */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+/** One line per workflow: id, status, name, creation time and age, queue, error head. */
+export function workflowLine(w: Record<string, unknown>, now: number = Date.now()): string {
   const parts = [String(w.WorkflowUUID), String(w.Status), String(w.WorkflowName ?? "?")];
   const created = isoTime(w.CreatedAt);
-  if (created) parts.push(`created ${created}`);
+  if (created) {
+    const t = Number(w.CreatedAt);
+    parts.push(Number.isFinite(t) ? `created ${created} (${age(now - t)} ago)` : `created ${created}`);
+  }
   if (w.QueueName) parts.push(`queue ${w.QueueName}`);
-  if (w.Error) parts.push(`error: ${head(w.Error)}`);
+  if (w.Error) parts.push(`error: ${head(errorMessage(w.Error))}`);
   return parts.join("  ");
 }
 

@@ -12,7 +12,7 @@ import { defineTool, type ToolContext } from "../tool.ts";
 import type { Workflow } from "../backends/backend.ts";
 import { applicationName, workflowId } from "./_schemas.ts";
 import { timeArg } from "./_time.ts";
-import { head } from "./_render.ts";
+import { errorMessage, head } from "./_render.ts";
 import { normalizeStep, normalizeWorkflow } from "./_normalize.ts";
 
 /** Workflows read per page while scanning. */
@@ -35,20 +35,6 @@ async function scan(
     if (page.length < want) return { rows, capped: false };
     if (rows.length >= cap) return { rows, capped: (await list(1, rows.length)).length > 0 };
   }
-}
-
-/** The message of an error as the contract gives it: plain text, or JSON with a `message`. */
-export function errorMessage(error: unknown): string {
-  const text = String(error ?? "");
-  try {
-    const doc = JSON.parse(text);
-    if (doc && typeof doc === "object" && typeof doc.message === "string") {
-      return doc.name && doc.name !== "Error" ? `${doc.name}: ${doc.message}` : doc.message;
-    }
-  } catch {
-    // plain text
-  }
-  return text.split("\n")[0];
 }
 
 /** Groups error messages that differ only in ids, numbers and quoted values. */

@@ -163,7 +163,7 @@ export const listWorkflows = defineTool({
 
 function renderList(r: ListResult): string {
   if (r.count === 0) return `No matching workflows in ${r.application}.`;
-  const lines = [`${r.count} workflow(s) in ${r.application}:`, ...r.workflows.map(workflowLine)];
+  const lines = [`${r.count} workflow(s) in ${r.application}:`, ...r.workflows.map((w) => workflowLine(w))];
   if (r.note) lines.push(r.note);
   if (r.next_cursor) lines.push(`More: call again with the same filters and cursor=${r.next_cursor}`);
   return lines.join("\n");
