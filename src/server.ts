@@ -44,15 +44,29 @@ import { PROMPTS, RESOURCE_TEMPLATES, resourceCall, resourceContents, RESOURCES 
 import { BUILTIN_TOOLS } from "./tools/mod.ts";
 import { NAME, VERSION } from "./version.ts";
 
-/** Instructions sent to the client at initialization. */
-export const INSTRUCTIONS: string = [
-  "Inspect and manage DBOS durable workflows.",
-  "Start with list_applications. If a tool says the login is missing or expired, call login, show the user " +
-  "the URL it returns, then call login_complete.",
-  "Workflow operations (list_workflows, get_workflow, list_steps, cancel/resume/fork) only work for " +
-  "applications whose status is AVAILABLE.",
-  "cancel_workflow, resume_workflow and fork_workflow change production state: confirm with the user first.",
-].join("\n");
+/**
+ * Instructions sent to the client at initialization, for the backend in use
+ * and the policy in force.
+ */
+export function instructions(kind: WorkflowBackend["kind"], readOnly: boolean): string {
+  return [
+    "Inspect and manage DBOS durable workflows.",
+    kind === "conductor"
+      ? "Start with list_applications. If a tool says the login is missing or expired, call login, show the " +
+        "user the URL it returns, then call login_complete."
+      : "Start with list_applications (this server reads each application's DBOS system database directly; no " +
+        "login is needed).",
+    "Workflow operations (list_workflows, get_workflow, list_steps, cancel/resume/fork) only work for " +
+    "applications whose status is AVAILABLE.",
+    "For 'what failed and why', call summarize_workflows first, then get_workflow with include_steps: true.",
+    readOnly
+      ? "This server is read-only: it cannot cancel, resume or fork workflows."
+      : "cancel_workflow, resume_workflow and fork_workflow change production state: confirm with the user first.",
+  ].join("\n");
+}
+
+/** The instructions of a Conductor-mode server that may change workflows. */
+export const INSTRUCTIONS: string = instructions("conductor", false);
 
 /** Options of {@linkcode createServer}. */
 export interface CreateServerOptions {
@@ -233,7 +247,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   const openSession = (): Server => {
     const server = new Server({ name: NAME, version: VERSION }, {
       capabilities: { tools: {}, resources: {}, prompts: {}, logging: {} },
-      instructions: INSTRUCTIONS,
+      instructions: instructions(activeBackend.kind, config.readOnly),
     });
     const sessionId = crypto.randomUUID();
     const session = () => ({ id: sessionId, client: server.getClientVersion() });

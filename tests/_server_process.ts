@@ -33,6 +33,25 @@ export function sysdbModeFlags(opts: { hostPorts: string[] }): string[] {
   return ["--no-prompt", `--allow-net=${opts.hostPorts.join(",")}`, "--allow-env=DBOS_*,PG*"];
 }
 
+/**
+ * The exact environment variables system-database mode reads when the URL
+ * names the user, password, host, port and database (found by granting
+ * nothing and adding what Deno refused): the DBOS SDK's four at import, and
+ * five the Postgres driver reads when it connects. The README offers it as
+ * the strict alternative to `DBOS_*,PG*`.
+ */
+export const SYSDB_STRICT_ENV: readonly string[] = [
+  "DBOS__APPVERSION",
+  "DBOS__VMID",
+  "DBOS__APPID",
+  "DBOS__CLOUD",
+  "PGBINARY",
+  "PGSSLMODE",
+  "PGSSLNEGOTIATION",
+  "PGCLIENT_ENCODING",
+  "PGREPLICATION",
+];
+
 /** The `host:port` of each Postgres URL, for {@linkcode sysdbModeFlags}. */
 export function hostPortsOf(urls: string[]): string[] {
   return [...new Set(urls.map((u) => `${new URL(u).hostname}:${new URL(u).port || "5432"}`))];

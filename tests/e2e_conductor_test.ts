@@ -2,7 +2,9 @@
 // client under the README's permission flags (network scoped to the
 // emulators' ports, files to a temporary home), the login emulator, the
 // Conductor emulator relaying to a real DBOS application (SDK 5.2.11) over
-// the executor websocket protocol, and a throwaway PostgreSQL.
+// the executor websocket protocol, and a throwaway PostgreSQL. The workflow
+// scenarios are shared with system-database mode (`_scenarios.ts`); login,
+// refresh, logout and the executor's live view are Conductor's own.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
 import { spawnConductorModeServer } from "./_server_process.ts";

@@ -1,7 +1,7 @@
 // The README is the front door: its commands, permission flags and option
 // table must match what the code does.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { conductorModeFlags } from "./_server_process.ts";
+import { conductorModeFlags, sysdbModeFlags } from "./_server_process.ts";
 import { OPTIONS } from "../src/config.ts";
 import { BUILTIN_TOOLS } from "../src/tools/mod.ts";
 
@@ -22,6 +22,13 @@ Deno.test("the README's deno run command uses exactly the tested permission flag
   assert(block, "the README has a `deno run` block");
   const flags = words(block[1]).filter((w) => w.startsWith("--"));
   assertEquals(flags, DEFAULT_FLAGS);
+});
+
+Deno.test("the README's system-database command uses exactly the tested permission flags", () => {
+  const block = README.match(/```sh\n(deno run [^\n]*--allow-net=db\.internal:5432[\s\S]*?)```/);
+  assert(block, "the README has a system-database `deno run` block");
+  const flags = words(block[1]).filter((w) => w.startsWith("--allow") || w === "--no-prompt");
+  assertEquals(flags, sysdbModeFlags({ hostPorts: ["db.internal:5432"] }));
 });
 
 Deno.test("the start and compile tasks use the README's permission flags", () => {

@@ -1,8 +1,9 @@
 // One system database: a small `pg` pool opened with a statement timeout
 // (and read-only when asked), the official DBOS clients on top of it (one
-// per application scope), and the few plain-SQL reads the client lacks:
-// the schema probe (`dbos_migrations`), the application names
-// (`application_versions`) and the executors derived from `workflow_status`.
+// per application scope), and the few plain-SQL reads the client lacks: the
+// schema probe (the catalog and `dbos_migrations`) and the executors derived
+// from `workflow_status`. Application names come from the client's
+// `listApplicationVersions()`.
 // Nothing connects until the first query, and a failed connection is simply
 // tried again by the next one.
 import { DBOSClient } from "@dbos-inc/dbos-sdk";
@@ -67,6 +68,8 @@ export interface SystemDatabaseOptions {
   log: LogFn;
   /** Removes passwords from diagnostics. */
   scrub: Scrub;
+  /** How long the DBOS client may retry a lost connection within one call, in milliseconds. */
+  retryBudgetMs: number;
 }
 
 /** One system database, its pool and its DBOS clients. */
@@ -172,17 +175,15 @@ export class SystemDatabase {
       schemaVersion = Number.isFinite(n) ? n : 0;
     }
     let names: string[] = [];
-    if (row.has_versions && row.has_status) {
-      try {
-        const r = await pool.query(
-          `SELECT DISTINCT application_name FROM ${s}.application_versions WHERE application_name IS NOT NULL ` +
-            "ORDER BY 1 LIMIT 200",
-        );
-        names = r.rows.map((x) => String(x.application_name)).filter((n) => /^[A-Za-z0-9_.-]{1,128}$/.test(n));
-      } catch (err) {
-        // Schemas older than application names have no such column: the database then has no names.
-        if ((err as { code?: string }).code !== "42703") throw err;
-      }
+    if (row.has_versions && row.has_status && (schemaVersion ?? 0) >= CLIENT_SCHEMA_VERSION) {
+      // The names the applications registered with their versions, through the DBOS client.
+      const versions = await withRetryBudget(
+        this.#opts.retryBudgetMs,
+        undefined,
+        async () => await (await this.client(undefined)).listApplicationVersions(),
+      );
+      const valid = versions.map((v) => v.applicationName ?? "").filter((n) => /^[A-Za-z0-9_.-]{1,128}$/.test(n));
+      names = [...new Set(valid)].sort();
     }
     const probe = { schemaVersion, hasSchema: Boolean(row.has_status), names };
     this.#probe = probe;

@@ -6,8 +6,8 @@
  * Workflow operations go through the official DBOS client (`DBOSClient` of
  * `@dbos-inc/dbos-sdk`), so cancel, resume and fork mean exactly what DBOS
  * means. Plain SQL is used only for what the client lacks, on documented
- * tables: the schema version (`dbos_migrations`), the application names
- * (`application_versions`) and the executors derived from `workflow_status`.
+ * tables: the schema's presence and version (`dbos_migrations`) and the
+ * executors derived from `workflow_status`.
  *
  * The server imports this module lazily, on the first call in
  * system-database mode: it loads the DBOS SDK, which reads environment
@@ -124,6 +124,7 @@ export class SysdbBackend implements WorkflowBackend {
         readOnly: opts.readOnly,
         log,
         scrub: this.#scrub,
+        retryBudgetMs: this.#retryBudgetMs,
       })
     );
   }

@@ -34,7 +34,9 @@ export const executorShape = z.looseObject({
 
 export const workflowShape = z.looseObject({
   WorkflowUUID: z.string().describe("Workflow id."),
-  Status: z.string().describe("PENDING, SUCCESS, ERROR, CANCELLED, ENQUEUED or MAX_RECOVERY_ATTEMPTS_EXCEEDED."),
+  Status: z.string().describe(
+    "PENDING, SUCCESS, ERROR, CANCELLED, ENQUEUED, MAX_RECOVERY_ATTEMPTS_EXCEEDED or DELAYED.",
+  ),
   WorkflowName: optionalText.describe("Workflow function name."),
   WorkflowClassName: optionalText,
   WorkflowConfigName: optionalText,

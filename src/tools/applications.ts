@@ -14,7 +14,8 @@ export const listApplications = defineTool({
   name: "list_applications",
   description: "List the DBOS applications you can inspect, with their status. Call this first: every " +
     "other workflow tool takes an application_name from here, and only applications whose status is " +
-    "AVAILABLE (an executor is connected) can answer workflow queries. Next: list_workflows or list_executors.",
+    "AVAILABLE (an executor is connected to Conductor, or in system-database mode, its database answers) can " +
+    "answer workflow queries; an UNAVAILABLE one may say why in `reason`. Next: list_workflows or list_executors.",
   input: z.strictObject({}),
   output: z.object({
     applications: z.array(applicationShape),
@@ -27,8 +28,13 @@ export const listApplications = defineTool({
     return { applications, count: applications.length };
   },
   render(r) {
-    if (r.count === 0) return "No applications. Connect a DBOS application to Conductor first.";
-    const lines = r.applications.map((a) => `${a.application_name}  ${a.status}${a.language ? `  ${a.language}` : ""}`);
+    if (r.count === 0) {
+      return "No applications. Connect a DBOS application to Conductor, or configure system databases (--app).";
+    }
+    const lines = r.applications.map((a) =>
+      [a.application_name, a.status, a.language, typeof a.reason === "string" ? `(${a.reason})` : ""]
+        .filter(Boolean).join("  ")
+    );
     return `${r.count} application(s):\n${lines.join("\n")}`;
   },
 });
