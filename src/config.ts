@@ -77,6 +77,8 @@ export interface Config {
   http: string | undefined;
   /** Bearer secret HTTP clients must send (required beyond loopback). */
   httpToken: string | undefined;
+  /** Do not ask the user to confirm cancel and fork (elicitation). */
+  noConfirm: boolean;
 }
 
 /** Defaults of {@linkcode Config} (home is derived from `HOME`). */
@@ -106,6 +108,7 @@ export const DEFAULTS: Readonly<Omit<Config, "home">> = Object.freeze({
   maxFieldBytes: 1_024,
   http: undefined,
   httpToken: undefined,
+  noConfirm: false,
 });
 
 /** A raw option value: a flag's text, a boolean flag, a repeated flag, or a config-file value. */
@@ -545,6 +548,16 @@ export const OPTIONS: readonly OptionSpec[] = [
       if (text.length < 16) throw new ConfigError(`${source} must be at least 16 characters long`);
       return text;
     },
+  },
+  {
+    key: "noConfirm",
+    flag: "no-confirm",
+    env: "DBOS_MCP_NO_CONFIRM",
+    kind: "boolean",
+    value: "",
+    defaultText: "false",
+    description: "Do not ask the user to confirm cancel_workflow and fork_workflow (clients with elicitation).",
+    parse: parseBoolean,
   },
 ];
 

@@ -10,7 +10,7 @@
  */
 import { decide, type ToolPolicy } from "./policy.ts";
 import type { CallDecision, CallInfo, CallOutcome, ClientInfo, Plugin, ToolResult } from "./plugin.ts";
-import type { JsonObject, SchemaIssue, ToolContext, ToolDefinition } from "./tool.ts";
+import type { JsonObject, SchemaIssue, SessionFacilities, ToolContext, ToolDefinition } from "./tool.ts";
 import { DbosMcpError, isNotCapable, MissingPermissionError } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 import type { SecretSet } from "./secrets.ts";
@@ -26,7 +26,7 @@ export interface PipelineOptions {
   /** Loaded plugins, in order. */
   plugins: readonly Plugin[];
   /** Builds the handler context of one call. */
-  context(signal: AbortSignal): ToolContext;
+  context(signal: AbortSignal, session: SessionFacilities): ToolContext;
   /** Known secrets to scrub from every result. */
   secrets: SecretSet;
   /** Diagnostics. */
@@ -60,6 +60,7 @@ export class CallPipeline {
     args: unknown,
     signal: AbortSignal,
     session: { id: string; client?: ClientInfo },
+    facilities: SessionFacilities = NO_FACILITIES,
   ): Promise<PipelineAnswer> {
     const started = performance.now();
     const tool = this.#o.tools.get(name);
@@ -88,7 +89,7 @@ export class CallPipeline {
           decision = refusal.decision;
           result = errorResult(refusal.decision.reason, refusal.hint);
         } else {
-          result = await this.#run(tool, parsed.data, signal);
+          result = await this.#run(tool, parsed.data, signal, facilities);
         }
       }
     }
@@ -125,9 +126,14 @@ export class CallPipeline {
     return undefined;
   }
 
-  async #run(tool: ToolDefinition, args: unknown, signal: AbortSignal): Promise<ToolResult> {
+  async #run(
+    tool: ToolDefinition,
+    args: unknown,
+    signal: AbortSignal,
+    facilities: SessionFacilities,
+  ): Promise<ToolResult> {
     try {
-      const raw: JsonObject = await tool.handler(args, this.#o.context(signal));
+      const raw: JsonObject = await tool.handler(args, this.#o.context(signal, facilities));
       // What the client receives always matches the advertised output schema.
       const checked = tool.output.safeParse(raw);
       if (!checked.success) {
@@ -245,6 +251,11 @@ function refusalHint(decision: CallDecision): string | undefined {
       return undefined;
   }
 }
+
+const NO_FACILITIES: SessionFacilities = {
+  confirm: () => Promise.resolve("unsupported"),
+  progress: () => Promise.resolve(),
+};
 
 /** An `isError` result with a message and, on its own line, what to do next. */
 export function errorResult(message: string, hint?: string): ToolResult {

@@ -32,11 +32,10 @@ import type { WorkflowBackend } from "./backends/backend.ts";
 import { AuthSession } from "./auth/session.ts";
 import type { LoginService } from "./auth/login_service.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { MissingPermissionError } from "./errors.ts";
 import type { FetchLike } from "./http.ts";
 import { type LogFn, stderrLogger } from "./log.ts";
 import { SecretSet } from "./secrets.ts";
-import type { ToolDefinition } from "./tool.ts";
+import type { SessionFacilities, ToolDefinition } from "./tool.ts";
 import { CallPipeline } from "./pipeline.ts";
 import type { Plugin, PluginHost } from "./plugin.ts";
 import { checkShape, loadPlugin, PluginLoadError } from "./plugins.ts";
@@ -161,7 +160,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   }
   if (!backend) {
     const session = new AuthSession({
-      home: config.home ?? missingHome(),
+      home: config.home,
       loginUrl: config.loginUrl,
       cloudUrl: config.cloudUrl,
       timeoutMs: config.timeoutMs,
@@ -220,7 +219,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     owners,
     policy: { readOnly: config.readOnly, tools: config.tools, excludeTools: config.excludeTools },
     plugins,
-    context: (signal) => ({
+    context: (signal, facilities) => ({
+      ...facilities,
       backend: toolBackend,
       login,
       signal,
@@ -254,7 +254,29 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
     server.setRequestHandler(CallToolRequestSchema, (request, extra): Promise<CallToolResult> =>
       track(async () => {
-        const answer = await pipeline.call(request.params.name, request.params.arguments, extra.signal, session());
+        const progressToken = request.params._meta?.progressToken;
+        const facilities: SessionFacilities = {
+          confirm: (message) => confirmWith(server, message, config.noConfirm),
+          progress: async (progress, total, message) => {
+            if (progressToken === undefined) return;
+            await extra.sendNotification({
+              method: "notifications/progress",
+              params: {
+                progressToken,
+                progress,
+                ...(total !== undefined ? { total } : {}),
+                ...(message ? { message } : {}),
+              },
+            }).catch(() => {});
+          },
+        };
+        const answer = await pipeline.call(
+          request.params.name,
+          request.params.arguments,
+          extra.signal,
+          session(),
+          facilities,
+        );
         if (answer.kind === "unknown-tool") throw new McpError(ErrorCode.InvalidParams, answer.message);
         return answer.result as CallToolResult;
       }));
@@ -346,11 +368,22 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   };
 }
 
-function missingHome(): never {
-  throw new MissingPermissionError(
-    "reading HOME to find ~/.dbos-mcp",
-    "--allow-env=HOME (or pass --home DIR)",
-  );
+/** Asks the client's user to confirm, when the client can (elicitation) and confirmations are on. */
+async function confirmWith(
+  server: Server,
+  message: string,
+  off: boolean,
+): Promise<"accept" | "decline" | "unsupported"> {
+  if (off || !server.getClientCapabilities()?.elicitation) return "unsupported";
+  const answer = await server.elicitInput({
+    message,
+    requestedSchema: {
+      type: "object",
+      properties: { confirm: { type: "boolean", title: "Confirm", description: "Go ahead with this change?" } },
+      required: ["confirm"],
+    },
+  });
+  return answer.action === "accept" && answer.content?.confirm === true ? "accept" : "decline";
 }
 
 /** The `tools/list` entry of a tool: JSON Schemas from its zod schemas, and its annotations. */

@@ -33,7 +33,17 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Answer budgets: each payload field, and the whole result (JSON plus text), in bytes. */
   limits: { maxFieldBytes: number; maxResultBytes: number };
+  /**
+   * Asks the user to confirm (MCP elicitation): `accept`, `decline`, or
+   * `unsupported` when the client cannot ask or confirmations are off.
+   */
+  confirm(message: string): Promise<"accept" | "decline" | "unsupported">;
+  /** Reports progress of a long call, when the client asked for it (a progress token); else does nothing. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
 }
+
+/** Per-call facilities of the client's session, given to handlers through {@linkcode ToolContext}. */
+export type SessionFacilities = Pick<ToolContext, "confirm" | "progress">;
 
 /** One problem found by a {@linkcode Schema}. */
 export interface SchemaIssue {

@@ -69,7 +69,7 @@ Deno.test("tools accept numbers, nulls, objects and unknown fields from Conducto
     assertEquals((steps.steps as Record<string, unknown>[])[0].function_id, 0);
     assertEquals((steps.steps as Record<string, unknown>[])[0].error, '{"message":"declined"}');
     const text = textOf(await mcp.client.callTool({ name: "list_workflows", arguments: { application_name: "shop" } }));
-    assertMatch(text, /wf-1  ERROR  checkout  created 2026-01-01T00:00:00.000Z \(\d+d ago\)  error: boom/);
+    assertMatch(text, /wf-1 {2}ERROR {2}checkout {2}created 2026-01-01T00:00:00\.000Z \(\d+d ago\) {2}error: boom/);
   } finally {
     await server.shutdown();
   }

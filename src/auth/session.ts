@@ -40,8 +40,14 @@ const REFRESH_MARGIN_MS = 30_000;
 
 /** Options of {@linkcode AuthSession}. */
 export interface AuthSessionOptions {
-  /** The credentials folder, already resolved (e.g. `/home/me/.dbos-mcp`). */
-  home: string;
+  /**
+   * The credentials folder, already resolved (e.g. `/home/me/.dbos-mcp`), or
+   * `undefined` when it is unknown (HOME could not be read): the session is
+   * created all the same, and each operation that needs the folder fails
+   * with a {@linkcode MissingPermissionError} naming `--allow-env=HOME` and
+   * `--home`.
+   */
+  home: string | undefined;
   /** Base URL of the login service, e.g. `https://login.dbos.dev`. */
   loginUrl: string;
   /** Base URL of the DBOS Cloud API, e.g. `https://cloud.dbos.dev`. */
@@ -163,7 +169,7 @@ export class NoPendingLoginError extends DbosMcpError {
  * ```
  */
 export class AuthSession implements TokenSource, LoginService {
-  readonly #store: CredentialStore;
+  readonly #knownStore: CredentialStore | undefined;
   readonly #loginUrl: string;
   readonly #cloudUrl: string;
   readonly #timeoutMs: number;
@@ -186,7 +192,8 @@ export class AuthSession implements TokenSource, LoginService {
   /** Creates the session; nothing is read or sent until a method is called. */
   constructor(options: AuthSessionOptions) {
     this.#warn = options.warn ?? ((msg) => console.error(`dbos-mcp: warning: ${msg}`));
-    this.#store = options.store ?? new CredentialStore(options.home, { warn: this.#warn });
+    this.#knownStore = options.store ??
+      (options.home === undefined ? undefined : new CredentialStore(options.home, { warn: this.#warn }));
     this.#loginUrl = options.loginUrl;
     this.#cloudUrl = options.cloudUrl;
     this.#timeoutMs = options.timeoutMs;
@@ -199,16 +206,23 @@ export class AuthSession implements TokenSource, LoginService {
     this.#secrets.add(this.#envRefreshToken);
   }
 
+  /** The credentials folder's store; without one (HOME unknown), what to grant or pass. */
+  get #store(): CredentialStore {
+    if (this.#knownStore) return this.#knownStore;
+    throw new MissingPermissionError("reading HOME to find ~/.dbos-mcp", "--allow-env=HOME (or pass --home DIR)");
+  }
+
   /**
    * Starts a device login and saves it as the pending login; returns at once
    * with the link the user must open. Replaces any earlier pending login.
    */
   async startLogin(opts: CallOptions = {}): Promise<LoginStarted> {
+    const store = this.#store; // no folder to keep the login in: say so before asking for a code
     const auth = await startDeviceLogin({ ...this.#loginOptions(opts.signal) });
     this.#secrets.add(auth.device_code);
     const now = this.#clock.now();
     const expiresAtMs = now + auth.expires_in * 1000;
-    await this.#store.writePendingLogin({
+    await store.writePendingLogin({
       device_code: auth.device_code,
       interval: auth.interval,
       expires_at: expiresAtMs / 1000,
@@ -593,7 +607,7 @@ export class AuthSession implements TokenSource, LoginService {
       if (!this.#warnedMemory) {
         this.#warnedMemory = true;
         this.#warn(
-          `Could not save the DBOS Cloud login in ${this.#store.home} (${
+          `Could not save the DBOS Cloud login in ${this.#knownStore?.home ?? "~/.dbos-mcp"} (${
             this.#safeMessage(err)
           }); keeping it in memory for this process only.`,
         );
@@ -651,7 +665,9 @@ export class AuthSession implements TokenSource, LoginService {
 
   #safeMessage(err: unknown): string {
     const text = err instanceof Error ? err.message : String(err);
-    return this.#secrets.scrub(text);
+    // A missing grant is only worth reporting with the flag that fixes it.
+    const flag = err instanceof MissingPermissionError ? ` Grant ${err.flag}.` : "";
+    return this.#secrets.scrub(text + flag);
   }
 }
 

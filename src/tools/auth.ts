@@ -68,7 +68,18 @@ export const loginComplete = defineTool({
   mutates: false,
   backends: ["conductor"],
   async handler(_args, ctx) {
-    const outcome = await loginOf(ctx).completeLogin();
+    // Tell a client that asked for progress that we are still waiting for the user, once a second.
+    const started = Date.now();
+    const ticker = setInterval(() => {
+      const waited = Math.round((Date.now() - started) / 1000);
+      ctx.progress(waited, undefined, `waiting for the user to finish logging in (${waited} s)`).catch(() => {});
+    }, 1000);
+    let outcome;
+    try {
+      outcome = await loginOf(ctx).completeLogin();
+    } finally {
+      clearInterval(ticker);
+    }
     if (outcome.status === "complete") {
       return {
         status: "complete" as const,

@@ -32,6 +32,7 @@ async function scan(
     const want = Math.min(PAGE, cap - rows.length);
     const page = await list(want, rows.length);
     rows.push(...page.map(normalizeWorkflow));
+    await ctx.progress(rows.length, undefined, `read ${rows.length} workflows`);
     if (page.length < want) return { rows, capped: false };
     if (rows.length >= cap) return { rows, capped: (await list(1, rows.length)).length > 0 };
   }

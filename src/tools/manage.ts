@@ -7,7 +7,9 @@
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../tool.ts";
 import { applicationName, workflowId, workflowRef } from "./_schemas.ts";
-import { NotFoundError } from "../errors.ts";
+import { DbosMcpError, NotFoundError } from "../errors.ts";
+import { normalizeWorkflow } from "./_normalize.ts";
+import { age } from "./_render.ts";
 
 const mutationOutput = z.object({
   application: z.string(),
@@ -36,6 +38,43 @@ async function statusAfter(ctx: ToolContext, app: string, id: string, what: stri
   }
 }
 
+/**
+ * Asks the user to confirm a change, when the client can ask (elicitation),
+ * showing the workflow's name, status and age. A declined (or dismissed)
+ * confirmation stops the change before anything is sent; so does a workflow
+ * that does not exist.
+ */
+async function confirmChange(
+  ctx: ToolContext,
+  app: string,
+  id: string,
+  change: { ask: string; done: string },
+): Promise<void> {
+  let w;
+  try {
+    w = normalizeWorkflow(await ctx.backend.getWorkflow(app, id, { signal: ctx.signal }));
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new NotFoundError(`No workflow '${id}' in application '${app}': nothing was ${change.done}.`, {
+        hint: "Check the id with list_workflows.",
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  const created = Number(w.CreatedAt);
+  const started = Number.isFinite(created) ? `, started ${age(Date.now() - created)} ago` : "";
+  const answer = await ctx.confirm(
+    `${change.ask} workflow ${id} (${w.WorkflowName ?? "?"}, ${w.Status}${started}) of application ${app}?`,
+  );
+  if (answer === "decline") {
+    throw new DbosMcpError(`The user did not confirm: workflow ${id} was not ${change.done}; nothing was sent.`, {
+      code: "POLICY",
+      hint: "Ask the user what they want to do instead.",
+    });
+  }
+}
+
 /** `cancel_workflow`. */
 export const cancelWorkflow = defineTool({
   name: "cancel_workflow",
@@ -53,6 +92,7 @@ export const cancelWorkflow = defineTool({
   },
   mutates: true,
   async handler(args, ctx) {
+    await confirmChange(ctx, args.application_name, args.workflow_id, { ask: "Cancel", done: "cancelled" });
     await ctx.backend.cancelWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal });
     const status = await statusAfter(ctx, args.application_name, args.workflow_id, "cancelled");
     return {
@@ -132,6 +172,10 @@ export const forkWorkflow = defineTool({
   },
   mutates: true,
   async handler(args, ctx) {
+    await confirmChange(ctx, args.application_name, args.workflow_id, {
+      ask: `Fork from step ${args.start_step}`,
+      done: "forked",
+    });
     const newId = await ctx.backend.forkWorkflow(args.application_name, args.workflow_id, {
       start_step: args.start_step,
       new_workflow_id: args.new_workflow_id,
