@@ -22,7 +22,14 @@ const PAGE = 500;
 async function scan(
   ctx: ToolContext,
   app: string,
-  filter: { start_time?: string; end_time?: string; status?: string; workflow_name?: string; queues_only?: boolean },
+  filter: {
+    start_time?: string;
+    end_time?: string;
+    status?: string;
+    workflow_name?: string;
+    queues_only?: boolean;
+    load_output?: boolean;
+  },
   cap: number,
 ): Promise<{ rows: Workflow[]; capped: boolean }> {
   const rows: Workflow[] = [];
@@ -99,6 +106,22 @@ export const summarizeWorkflows = defineTool({
       end_time: args.end_time,
       workflow_name: args.workflow_name,
     }, args.max_workflows);
+    // Some backends list errors only with outputs loaded: read the failed ones again, with them.
+    const missing = rows.filter((w) => FAILED.has(w.Status) && !w.Error);
+    if (missing.length > 0) {
+      const errors = new Map<string, unknown>();
+      for (const status of new Set(missing.map((w) => w.Status))) {
+        const failed = await scan(ctx, args.application_name, {
+          start_time: start,
+          end_time: args.end_time,
+          workflow_name: args.workflow_name,
+          status,
+          load_output: true,
+        }, args.max_workflows);
+        for (const w of failed.rows) errors.set(w.WorkflowUUID, w.Error);
+      }
+      for (const w of missing) if (errors.get(w.WorkflowUUID)) w.Error = errors.get(w.WorkflowUUID);
+    }
 
     const byStatus: Record<string, number> = {};
     const byName = new Map<string, { total: number; failed: number }>();
