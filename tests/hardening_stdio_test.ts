@@ -217,11 +217,12 @@ Deno.test("stdio: garbage, 200 calls in flight, closing stdin and SIGTERM, with 
       try {
         assert((await second.initialize()).result);
         for (let i = 0; i < 20; i++) await second.callTool("list_workflows", { application_name: APP });
-        // The cancel goes through; the status read after it is held for 400 ms, and SIGTERM arrives meanwhile.
+        // The cancel goes through; the status reads around it are held for 400 ms each, and SIGTERM
+        // arrives once the cancel was sent, while the status read after it is held.
         gate = new Gate(Infinity, 400);
         const seen = conductor.requests.length;
         const inFlight = second.callTool("cancel_workflow", { application_name: APP, workflow_id: "wf-term" });
-        while (!conductor.requests.slice(seen).some((r) => r.operation === "get_workflow")) {
+        while (!conductor.requests.slice(seen).some((r) => r.operation === "cancel")) {
           await new Promise((r) => setTimeout(r, 5));
         }
         const started = performance.now();
