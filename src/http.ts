@@ -81,7 +81,13 @@ export class HttpExchangeError extends UpstreamError {
  */
 export async function httpRequest(req: HttpRequest, fetchFn: FetchLike = fetch): Promise<HttpResponse> {
   const url = new URL(req.url);
-  const timeout = AbortSignal.timeout(req.timeoutMs);
+  // A timer cleared when the exchange ends (AbortSignal.timeout would keep each one alive for the whole timeout).
+  const timer = new AbortController();
+  const handle = setTimeout(
+    () => timer.abort(new DOMException("Signal timed out.", "TimeoutError")),
+    req.timeoutMs,
+  );
+  const timeout = timer.signal;
   const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
   const where = `${req.method} ${url.origin}${url.pathname}`;
   let phase: "request" | "body" = "request";
@@ -95,8 +101,10 @@ export async function httpRequest(req: HttpRequest, fetchFn: FetchLike = fetch):
     });
     phase = "body";
     const text = await res.text();
+    clearTimeout(handle);
     return { status: res.status, headers: res.headers, text };
   } catch (err) {
+    clearTimeout(handle);
     if (isNotCapable(err)) {
       throw new MissingPermissionError(
         `network access to ${url.host} (${req.service})`,

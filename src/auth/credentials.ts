@@ -230,7 +230,7 @@ export class CredentialStore {
   async #readRaw(path: string): Promise<RawFile> {
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = Deno.readTextFileSync(path); // a small file: no thread-pool hop on every call
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return { kind: "missing" };
       throw this.#fsError(err, "read", path);
@@ -252,7 +252,7 @@ export class CredentialStore {
     if (IS_WINDOWS) return;
     let mode: number | null;
     try {
-      mode = (await Deno.stat(path)).mode;
+      mode = Deno.statSync(path).mode;
     } catch {
       return;
     }
