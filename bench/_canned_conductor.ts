@@ -1,0 +1,136 @@
+/**
+ * The Conductor emulator of the tests, answering `list_workflows` and
+ * `get_workflow` itself with canned JSON (through its `onRequest` hook)
+ * instead of relaying to a DBOS executor, so that its own latency is tiny,
+ * constant and measurable with a plain HTTP request. Also a home folder with
+ * a credentials file holding a token the emulator accepts, and the
+ * requests the server sends, to send the same ones directly.
+ *
+ * @module
+ */
+import { type ConductorEmulator, startConductorEmulator } from "../tests/fixtures/conductor_emulator.ts";
+import { join } from "../src/_path.ts";
+
+/** The organization, application and token of the canned Conductor. */
+export const CANNED = { org: "bench", app: "bench-app", token: "bench-token-0123456789" } as const;
+
+/** The id of the workflow `get_workflow` is asked for. */
+export const CANNED_WORKFLOW_ID = "wf-00000042";
+
+/** A running canned Conductor and a home folder logged in to it. */
+export interface CannedConductor extends AsyncDisposable {
+  /** The emulator (its `requests` log is cleared now and then). */
+  emulator: ConductorEmulator;
+  /** Conductor API base URL. */
+  baseUrl: string;
+  /** A home folder whose credentials file holds the accepted token. */
+  home: string;
+  /** The plain HTTP request the server sends for a default `list_workflows` (page of 20). */
+  listWorkflowsDirect(): Promise<unknown>;
+  /** The plain HTTP request the server sends for `get_workflow`. */
+  getWorkflowDirect(): Promise<unknown>;
+  /** Stops the emulator and deletes the home folder. */
+  close(): Promise<void>;
+}
+
+/** One workflow as a Conductor answer carries it (the contract's shape: numbers as strings). */
+export function cannedWorkflow(n: number, withPayloads: boolean): Record<string, unknown> {
+  const created = 1_760_000_000_000 + n * 1_000;
+  const failed = n % 10 === 3;
+  const w: Record<string, unknown> = {
+    WorkflowUUID: `wf-${String(n).padStart(8, "0")}`,
+    Status: failed ? "ERROR" : "SUCCESS",
+    WorkflowName: n % 2 ? "checkout" : "send_receipt",
+    WorkflowClassName: "",
+    WorkflowConfigName: "",
+    AuthenticatedUser: `user-${n % 50}`,
+    AssumedRole: "",
+    AuthenticatedRoles: "[]",
+    CreatedAt: String(created),
+    UpdatedAt: String(created + 180),
+    QueueName: n % 4 === 0 ? "orders" : null,
+    ApplicationVersion: "3f9c2a1b7d4e",
+    ExecutorID: "executor-7b1f0c2e",
+    ApplicationID: "",
+    RecoveryAttempts: "1",
+  };
+  if (withPayloads) {
+    w.Input = `[ { orderId: 'order-${n}', customer: 'cust-${n % 997}', items: [ { sku: 'sku-${
+      n % 131
+    }', qty: 2 } ] } ]`;
+    if (failed) {
+      w.Error = `PaymentDeclinedError: card declined for order-${n}\n    at charge (/app/src/checkout.ts:88:11)`;
+    } else {w.Output = `{ orderId: 'order-${n}', total: ${n % 1000}, receipt: 'rcpt-${
+        n.toString(16).padStart(12, "0")
+      }' }`;}
+  }
+  return w;
+}
+
+/** Starts the canned Conductor on loopback and a home folder with its credentials. */
+export async function startCannedConductor(): Promise<CannedConductor> {
+  const lists = new Map<number, string>();
+  const listJson = (limit: number, payloads: boolean): string => {
+    const key = payloads ? -limit : limit;
+    let text = lists.get(key);
+    if (text === undefined) {
+      text = JSON.stringify(Array.from({ length: limit }, (_, i) => cannedWorkflow(i, payloads)));
+      lists.set(key, text);
+    }
+    return text;
+  };
+  const getJson = JSON.stringify(cannedWorkflow(42, true));
+  const headers = { "content-type": "application/json" };
+  let seen = 0;
+  const emulator = await startConductorEmulator({
+    org: CANNED.org,
+    isValidToken: (t) => t === CANNED.token,
+    applications: [CANNED.app],
+    onRequest: (recorded) => {
+      // The log is for tests; thousands of calls would only grow it.
+      if (++seen % 1_000 === 0) emulator.clearLog();
+      if (!recorded.authorized) return undefined; // the emulator's own 401
+      if (recorded.operation === "list_workflows") {
+        const body = (recorded.body ?? {}) as { limit?: number; load_input?: boolean };
+        const limit = Math.min(Math.max(1, Number(body.limit ?? 20)), 501);
+        return new Response(listJson(limit, body.load_input === true), { headers });
+      }
+      if (recorded.operation === "get_workflow") return new Response(getJson, { headers });
+      return undefined;
+    },
+  });
+  const home = await Deno.makeTempDir({ prefix: "dbos-mcp-bench-" });
+  await Deno.writeTextFile(
+    join(home, "credentials"),
+    JSON.stringify({ token: CANNED.token, userName: "bench", organization: CANNED.org }),
+    { mode: 0o600 },
+  );
+  const base = `${emulator.baseUrl}/api/${CANNED.org}/applications/${CANNED.app}/workflows`;
+  const requestHeaders = {
+    "Authorization": `Bearer ${CANNED.token}`,
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+  };
+  const direct = async (url: string, init: RequestInit): Promise<unknown> => {
+    const res = await fetch(url, { ...init, headers: requestHeaders, signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`canned Conductor answered ${res.status}: ${text.slice(0, 200)}`);
+    return JSON.parse(text);
+  };
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      await emulator.close();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    })();
+  return {
+    emulator,
+    baseUrl: emulator.baseUrl,
+    home,
+    // What the server sends for list_workflows with default arguments: one more than the page, to know if there is more.
+    listWorkflowsDirect: () => direct(`${base}/`, { method: "POST", body: JSON.stringify({ limit: 21 }) }),
+    getWorkflowDirect: () => direct(`${base}/${CANNED_WORKFLOW_ID}`, { method: "GET" }),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

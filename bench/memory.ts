@@ -1,0 +1,200 @@
+/**
+ * Memory, two ways, for dbos-mcp (calls of `list_workflows` and
+ * `get_workflow`, alternating, 8 in flight, against the canned Conductor
+ * emulator) and the floor (calls of its one tool):
+ *
+ * - resident set size (`VmRSS` of `/proc/PID/status`) of a server under the
+ *   README's flags, after start (the `tools/list` answer) and after N calls:
+ *   what the machine gives the process, garbage and allocator reserves
+ *   included;
+ * - live JavaScript heap after a full garbage collection (through the V8
+ *   inspector, `--inspect` added to the flags), after start and after N
+ *   calls, and for dbos-mcp once more after the request timeout has passed
+ *   (each remote request keeps a timer that long): the leak check.
+ *
+ * @module
+ */
+import { RpcProcess } from "./_rpc.ts";
+import { inspectServer } from "./_inspector.ts";
+import { CANNED, CANNED_WORKFLOW_ID, type CannedConductor, startCannedConductor } from "./_canned_conductor.ts";
+import { checkResult, throughput } from "./call_overhead.ts";
+import { type Figure, ratioOf } from "./_stats.ts";
+import { floorServer, oursConductorMode } from "./_systems.ts";
+import type { ServerCommand } from "./_rpc.ts";
+
+/** Options of {@linkcode benchMemory}. */
+export interface MemoryOptions {
+  /** Calls between the readings. */
+  calls: number;
+  /**
+   * `--timeout` of the leak-check server, in ms (its request timers expire
+   * this long after each call); `undefined` keeps the server's default.
+   */
+  requestTimeoutMs?: number;
+  /** Progress lines. */
+  log: (line: string) => void;
+}
+
+const MB = 1_048_576;
+const SETTLE_MS = 500;
+const IN_FLIGHT = 8;
+
+type Caller = (server: RpcProcess) => (i: number) => Promise<void>;
+
+const oursCalls: Caller = (server) => async (i) => {
+  const tool = i % 2 ? "get_workflow" : "list_workflows";
+  const args = i % 2
+    ? { application_name: CANNED.app, workflow_id: CANNED_WORKFLOW_ID }
+    : { application_name: CANNED.app };
+  checkResult(tool, await server.callTool(tool, args));
+};
+
+const floorCalls: Caller = (server) => async (i) => {
+  checkResult("echo", await server.callTool("echo", { message: `call ${i}` }));
+};
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** RSS after the handshake, after a fifth of the calls and after all of them, each after a short idle pause. */
+async function rssAround(
+  cmd: ServerCommand,
+  calls: number,
+  caller: Caller,
+): Promise<{ start: number; mid: number; end: number }> {
+  await using server = new RpcProcess(cmd);
+  await server.initialize();
+  await server.request("tools/list");
+  await pause(SETTLE_MS);
+  const start = await server.rss();
+  if (!Number.isFinite(start)) throw new Error("cannot read VmRSS from /proc (Linux only)");
+  const call = caller(server);
+  let i = 0;
+  const first = Math.ceil(calls / 5);
+  await throughput(first, IN_FLIGHT, () => call(i++));
+  await pause(SETTLE_MS);
+  const mid = await server.rss();
+  await throughput(calls - first, IN_FLIGHT, () => call(i++));
+  await pause(SETTLE_MS);
+  return { start, mid, end: await server.rss() };
+}
+
+/** Live heap after full GCs: after the handshake, after the calls, and `waitMs` later. */
+async function heapAround(
+  cmd: ServerCommand,
+  calls: number,
+  caller: Caller,
+  waitMs: number,
+): Promise<{ start: number; end: number; later: number }> {
+  await using inspected = await inspectServer(cmd);
+  await inspected.server.initialize();
+  await inspected.server.request("tools/list");
+  const start = await inspected.liveHeap();
+  const call = caller(inspected.server);
+  let i = 0;
+  await throughput(calls, IN_FLIGHT, () => call(i++));
+  const end = await inspected.liveHeap();
+  if (waitMs > 0) await pause(waitMs);
+  return { start, end, later: waitMs > 0 ? await inspected.liveHeap() : end };
+}
+
+function oursCommand(conductor: CannedConductor, timeoutMs?: number): ServerCommand {
+  return oursConductorMode({
+    home: conductor.home,
+    conductorUrl: conductor.baseUrl,
+    args: timeoutMs === undefined ? [] : ["--timeout", String(timeoutMs)],
+  });
+}
+
+/** Measures memory after start and after `calls` calls, for dbos-mcp and the floor. */
+export async function benchMemory(opts: MemoryOptions): Promise<Figure[]> {
+  await using conductor = await startCannedConductor();
+  const ours = await rssAround(oursCommand(conductor), opts.calls, oursCalls);
+  const floor = await rssAround(floorServer(), opts.calls, floorCalls);
+  const mb = (r: { start: number; mid: number; end: number }) =>
+    `${(r.start / MB).toFixed(1)} -> ${(r.mid / MB).toFixed(1)} -> ${(r.end / MB).toFixed(1)} MB`;
+  opts.log(`RSS: ours ${mb(ours)}, floor ${mb(floor)}`);
+
+  // The server's default request timeout is 30 s (DEFAULTS.timeoutMs); its timers must have fired before the last reading.
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  const [oursHeap, floorHeap] = await Promise.all([
+    heapAround(oursCommand(conductor, opts.requestTimeoutMs), opts.calls, oursCalls, timeoutMs + 1_000),
+    heapAround(floorServer(), opts.calls, floorCalls, 0),
+  ]);
+  const heapGrowth = (oursHeap.later - oursHeap.start) / MB;
+  const floorHeapGrowth = (floorHeap.end - floorHeap.start) / MB;
+  opts.log(
+    `live heap: ours ${(oursHeap.start / MB).toFixed(2)} -> ${(oursHeap.end / MB).toFixed(2)} -> ${
+      (oursHeap.later / MB).toFixed(2)
+    } MB (${timeoutMs + 1_000} ms later), floor ${(floorHeap.start / MB).toFixed(2)} -> ${
+      (floorHeap.end / MB).toFixed(2)
+    } MB`,
+  );
+
+  const growth = (ours.end - ours.start) / MB;
+  const floorGrowth = (floor.end - floor.start) / MB;
+  const rssDetail = {
+    calls: opts.calls,
+    in_flight: IN_FLIGHT,
+    ours_rss_mb: { start: ours.start / MB, after_first_fifth: ours.mid / MB, end: ours.end / MB },
+    floor_rss_mb: { start: floor.start / MB, after_first_fifth: floor.mid / MB, end: floor.end / MB },
+  };
+  const calls = opts.calls.toLocaleString("en-US");
+  return [
+    {
+      id: "memory.rss_after_start",
+      figure: "Memory, RSS after start",
+      unit: "MB",
+      ours: ours.start / MB,
+      baselineName: "floor",
+      baseline: floor.start / MB,
+      ratio: ratioOf(ours.start, floor.start),
+      target: "(reported)",
+      detail: rssDetail,
+    },
+    {
+      id: "memory.rss_after_calls",
+      figure: `Memory, RSS after ${calls} calls`,
+      unit: "MB",
+      ours: ours.end / MB,
+      baselineName: "floor",
+      baseline: floor.end / MB,
+      ratio: ratioOf(ours.end, floor.end),
+      target: "(reported)",
+      detail: rssDetail,
+    },
+    {
+      id: "memory.rss_growth",
+      figure: `Memory, RSS growth over ${calls} calls`,
+      unit: "MB",
+      ours: growth,
+      baselineName: "floor",
+      baseline: floorGrowth,
+      ratio: ratioOf(growth, floorGrowth),
+      target: "< 5 MB",
+      met: growth < 5,
+      detail: rssDetail,
+    },
+    {
+      id: "memory.heap_growth",
+      figure: `Memory, live heap growth after full GC over ${calls} calls (request timers expired)`,
+      unit: "MB",
+      ours: heapGrowth,
+      baselineName: "floor",
+      baseline: floorHeapGrowth,
+      ratio: ratioOf(heapGrowth, floorHeapGrowth),
+      target: "< 5 MB (no leak)",
+      met: heapGrowth < 5,
+      detail: {
+        calls: opts.calls,
+        wait_after_calls_ms: timeoutMs + 1_000,
+        request_timeout_ms: timeoutMs,
+        ours_heap_mb: {
+          start: oursHeap.start / MB,
+          right_after_calls: oursHeap.end / MB,
+          after_wait: oursHeap.later / MB,
+        },
+        floor_heap_mb: { start: floorHeap.start / MB, after_calls: floorHeap.end / MB },
+      },
+    },
+  ];
+}
