@@ -99,6 +99,19 @@ export interface ConductorModeTargets {
   home: string;
 }
 
+/** The arguments that point a Conductor-mode server at `targets` (home left out when undefined). */
+export function conductorModeArgs(targets: Omit<ConductorModeTargets, "home"> & { home?: string }): string[] {
+  return [
+    "--conductor-url",
+    targets.conductorUrl,
+    "--login-url",
+    targets.loginUrl,
+    "--cloud-url",
+    targets.cloudUrl,
+    ...(targets.home === undefined ? [] : ["--home", targets.home]),
+  ];
+}
+
 /**
  * Spawns a Conductor-mode server for `targets`, under the README's flags
  * scoped to the targets' hosts and home (or `flags(home, hosts)` instead),
@@ -114,17 +127,7 @@ export function spawnConductorModeServer(
   const flags = opts.flags ? opts.flags(targets.home, hosts) : conductorModeFlags({ hosts, home: targets.home });
   return spawnServer({
     flags,
-    args: [
-      "--conductor-url",
-      targets.conductorUrl,
-      "--login-url",
-      targets.loginUrl,
-      "--cloud-url",
-      targets.cloudUrl,
-      "--home",
-      targets.home,
-      ...(opts.args ?? []),
-    ],
+    args: [...conductorModeArgs(targets), ...(opts.args ?? [])],
     env: opts.env,
   });
 }

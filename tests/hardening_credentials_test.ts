@@ -5,7 +5,7 @@
 // left is the old file or the new one, never a broken one).
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { hasStackTrace, recordFigures, SecretSweep, stopwatch } from "./_hardening.ts";
-import { conductorModeFlags } from "./_server_process.ts";
+import { conductorModeArgs, conductorModeFlags } from "./_server_process.ts";
 import { isError, spawnPeer, type StdioPeer, textOf } from "./fixtures/stdio_peer.ts";
 import { startConductorEmulator } from "./fixtures/conductor_emulator.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
@@ -65,14 +65,12 @@ Deno.test("credentials: empty, corrupt, missing, read-only, world-readable, and 
     const peer = spawnPeer({
       flags: conductorModeFlags({ hosts, home }),
       args: [
-        "--conductor-url",
-        conductor.baseUrl,
-        "--login-url",
-        login.loginUrl,
-        "--cloud-url",
-        login.cloudUrl,
-        "--home",
-        home,
+        ...conductorModeArgs({
+          conductorUrl: conductor.baseUrl,
+          loginUrl: login.loginUrl,
+          cloudUrl: login.cloudUrl,
+          home,
+        }),
         "--login-wait",
         "3000",
       ],

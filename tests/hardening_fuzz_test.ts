@@ -12,7 +12,7 @@
 import fc from "fast-check";
 import { assert, assertEquals } from "./_assert.ts";
 import { hasStackTrace, recordFigures, SecretSweep, stopwatch } from "./_hardening.ts";
-import { conductorModeFlags, hostPortsOf, sysdbModeFlags } from "./_server_process.ts";
+import { conductorModeArgs, conductorModeFlags, hostPortsOf, sysdbModeFlags } from "./_server_process.ts";
 import { type JsonRpcResponse, spawnPeer, type StdioPeer } from "./fixtures/stdio_peer.ts";
 import { type RecordedRequest, startConductorEmulator } from "./fixtures/conductor_emulator.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
@@ -487,14 +487,12 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
     const peer = spawnPeer({
       flags: conductorModeFlags({ hosts: [...new Set(hosts)], home, paths: [dir] }),
       args: [
-        "--conductor-url",
-        conductor.baseUrl,
-        "--login-url",
-        login.loginUrl,
-        "--cloud-url",
-        login.cloudUrl,
-        "--home",
-        home,
+        ...conductorModeArgs({
+          conductorUrl: conductor.baseUrl,
+          loginUrl: login.loginUrl,
+          cloudUrl: login.cloudUrl,
+          home,
+        }),
         "--timeout",
         "10000",
         "--audit-log",

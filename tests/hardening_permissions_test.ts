@@ -6,7 +6,7 @@
 // the agent.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { hasStackTrace, recordFigures, SecretSweep, stopwatch } from "./_hardening.ts";
-import { conductorModeFlags } from "./_server_process.ts";
+import { conductorModeArgs, conductorModeFlags } from "./_server_process.ts";
 import { isError, spawnPeer, textOf } from "./fixtures/stdio_peer.ts";
 import { startConductorEmulator } from "./fixtures/conductor_emulator.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
@@ -97,13 +97,12 @@ Deno.test("permissions: each grant withheld in turn, the server answers and name
     const peer = spawnPeer({
       flags: c.flags(conductorModeFlags({ hosts: [conductorHost, loginHost], home })),
       args: [
-        "--conductor-url",
-        conductor.baseUrl,
-        "--login-url",
-        login.loginUrl,
-        "--cloud-url",
-        login.cloudUrl,
-        ...(c.noHome ? [] : ["--home", home]),
+        ...conductorModeArgs({
+          conductorUrl: conductor.baseUrl,
+          loginUrl: login.loginUrl,
+          cloudUrl: login.cloudUrl,
+          home: c.noHome ? undefined : home,
+        }),
       ],
     });
     try {

@@ -86,14 +86,15 @@ function listQuery(args: ListArgs): { q: string; prev: PageCursor | undefined } 
   return { q, prev };
 }
 
-/** Builds the result for `page`, with the continuation of the kept page. */
+/** Builds the result for `page` of the query `query`, with the continuation of the kept page. */
 function listResult(
   args: ListArgs,
+  query: { q: string; prev: PageCursor | undefined },
   page: Workflow[],
   more: boolean,
   note?: string,
 ): ListResult {
-  const { q, prev } = listQuery(args);
+  const { q, prev } = query;
   const out: ListResult = { application: args.application_name, workflows: page, count: page.length };
   if (more && page.length > 0) {
     const next = cursorAfter(page, prev, q);
@@ -124,7 +125,8 @@ export const listWorkflows = defineTool({
   annotations: { title: "List workflows", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
-    const { prev } = listQuery(args);
+    const query = listQuery(args);
+    const { prev } = query;
     if (prev && args.offset !== undefined) {
       throw new InvalidArgumentError("Pass either cursor or offset, not both.");
     }
@@ -141,15 +143,17 @@ export const listWorkflows = defineTool({
     let rows = await ctx.backend.listWorkflows(args.application_name, filter, { signal: ctx.signal });
     if (prev) rows = rows.filter((w) => !(Number(w.CreatedAt) === prev.t && prev.ids.includes(w.WorkflowUUID)));
     const page = rows.slice(0, limit).map((w) => clipWorkflow(normalizeWorkflow(w), ctx));
-    return listResult(args, page, rows.length > limit);
+    return listResult(args, query, page, rows.length > limit);
   },
   fit(result, maxBytes, args) {
+    const query = listQuery(args);
     const page = [...result.workflows];
     const asked = page.length;
     while (page.length > 1 && jsonBytes(result) + byteLength(renderList(result)) > maxBytes) {
       page.pop();
       result = listResult(
         args,
+        query,
         page,
         true,
         `Showing ${page.length} of the ${asked} workflows of this page to stay within the ${maxBytes}-byte ` +
