@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type ConductorEmulator, startConductorEmulator } from "../tests/fixtures/conductor_emulator.ts";
+import { startConductorEmulator } from "../tests/fixtures/conductor_emulator.ts";
 import { join } from "../src/_path.ts";
 
 /** The organization, application and token of the canned Conductor. */
@@ -19,8 +19,6 @@ export const CANNED_WORKFLOW_ID = "wf-00000042";
 
 /** A running canned Conductor and a home folder logged in to it. */
 export interface CannedConductor extends AsyncDisposable {
-  /** The emulator (its `requests` log is cleared now and then). */
-  emulator: ConductorEmulator;
   /** Conductor API base URL. */
   baseUrl: string;
   /** A home folder whose credentials file holds the accepted token. */
@@ -31,6 +29,12 @@ export interface CannedConductor extends AsyncDisposable {
   getWorkflowDirect(): Promise<unknown>;
   /** Stops the emulator and deletes the home folder. */
   close(): Promise<void>;
+}
+
+/** Where a canned Conductor listens and the home folder logged in to it. */
+interface CannedAddress {
+  baseUrl: string;
+  home: string;
 }
 
 /** One workflow as a Conductor answer carries it (the contract's shape: numbers as strings). */
@@ -67,8 +71,67 @@ export function cannedWorkflow(n: number, withPayloads: boolean): Record<string,
   return w;
 }
 
-/** Starts the canned Conductor on loopback and a home folder with its credentials. */
+/**
+ * Starts the canned Conductor on loopback and a home folder with its
+ * credentials, in a process of its own (`bench/fixtures/canned_conductor.ts`),
+ * so that the server under test and the direct requests of the baseline both
+ * reach it across a process boundary, as a server reaches a real Conductor.
+ */
 export async function startCannedConductor(): Promise<CannedConductor> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net=127.0.0.1", "--allow-read", "--allow-write", "--allow-env", CANNED_MAIN],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdin = child.stdin.getWriter();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let first = "";
+  while (!first.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the canned Conductor exited before it listened (${(await child.status).code})`);
+    first += value;
+  }
+  reader.releaseLock();
+  const address = JSON.parse(first.split("\n")[0]) as CannedAddress;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      await stdin.close().catch(() => {});
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+    })();
+  return { ...address, ...directCalls(address.baseUrl), close, [Symbol.asyncDispose]: close };
+}
+
+const CANNED_MAIN = new URL("./fixtures/canned_conductor.ts", import.meta.url).pathname;
+
+/** The plain HTTP requests the server sends for the two benchmarked tools. */
+function directCalls(baseUrl: string): Pick<CannedConductor, "listWorkflowsDirect" | "getWorkflowDirect"> {
+  const base = `${baseUrl}/api/${CANNED.org}/applications/${CANNED.app}/workflows`;
+  const requestHeaders = {
+    "Authorization": `Bearer ${CANNED.token}`,
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+  };
+  const direct = async (url: string, init: RequestInit): Promise<unknown> => {
+    const res = await fetch(url, { ...init, headers: requestHeaders, signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`canned Conductor answered ${res.status}: ${text.slice(0, 200)}`);
+    return JSON.parse(text);
+  };
+  return {
+    // What the server sends for list_workflows with default arguments: one more than the page, to know if there is more.
+    listWorkflowsDirect: () => direct(`${base}/`, { method: "POST", body: JSON.stringify({ limit: 21 }) }),
+    getWorkflowDirect: () => direct(`${base}/${CANNED_WORKFLOW_ID}`, { method: "GET" }),
+  };
+}
+
+/**
+ * Runs the canned Conductor in this process; the process entry point of
+ * {@linkcode startCannedConductor} calls it.
+ */
+export async function serveCannedConductor(): Promise<CannedAddress & { close(): Promise<void> }> {
   const lists = new Map<number, string>();
   const listJson = (limit: number, payloads: boolean): string => {
     const key = payloads ? -limit : limit;
@@ -105,32 +168,11 @@ export async function startCannedConductor(): Promise<CannedConductor> {
     JSON.stringify({ token: CANNED.token, userName: "bench", organization: CANNED.org }),
     { mode: 0o600 },
   );
-  const base = `${emulator.baseUrl}/api/${CANNED.org}/applications/${CANNED.app}/workflows`;
-  const requestHeaders = {
-    "Authorization": `Bearer ${CANNED.token}`,
-    "Content-Type": "application/json",
-    "Accept": "application/json",
-  };
-  const direct = async (url: string, init: RequestInit): Promise<unknown> => {
-    const res = await fetch(url, { ...init, headers: requestHeaders, signal: AbortSignal.timeout(30_000) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`canned Conductor answered ${res.status}: ${text.slice(0, 200)}`);
-    return JSON.parse(text);
-  };
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {
       await emulator.close();
       await Deno.remove(home, { recursive: true }).catch(() => {});
     })();
-  return {
-    emulator,
-    baseUrl: emulator.baseUrl,
-    home,
-    // What the server sends for list_workflows with default arguments: one more than the page, to know if there is more.
-    listWorkflowsDirect: () => direct(`${base}/`, { method: "POST", body: JSON.stringify({ limit: 21 }) }),
-    getWorkflowDirect: () => direct(`${base}/${CANNED_WORKFLOW_ID}`, { method: "GET" }),
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  return { baseUrl: emulator.baseUrl, home, close };
 }

@@ -43,10 +43,14 @@ export type PipelineAnswer =
 /** Runs tool calls through policy, plugins and handlers. */
 export class CallPipeline {
   #o: PipelineOptions;
+  #transforms: boolean;
+  #listeners: boolean;
 
   /** Creates the pipeline. */
   constructor(options: PipelineOptions) {
     this.#o = options;
+    this.#transforms = options.plugins.some((p) => p.transformResult);
+    this.#listeners = options.plugins.some((p) => p.afterCall);
   }
 
   /** The tools a client may see: exactly those the policy would let it call. */
@@ -74,6 +78,8 @@ export class CallPipeline {
     });
     let decision = decide(tool, name, this.#o.policy);
     let result: ToolResult;
+    // The JSON of `result.structuredContent` while it is known to be current: each result is serialized once.
+    let json: string | undefined;
     if (!decision.allowed || !tool) {
       result = errorResult(decision.allowed ? "" : decision.reason, refusalHint(decision));
     } else {
@@ -89,20 +95,25 @@ export class CallPipeline {
           decision = refusal.decision;
           result = errorResult(refusal.decision.reason, refusal.hint);
         } else {
-          result = await this.#run(tool, parsed.data, signal, facilities);
+          ({ result, json } = await this.#run(tool, parsed.data, signal, facilities));
         }
       }
     }
-    result = this.#scrub(await this.#transform(call, result));
-    const json = JSON.stringify(result);
-    const outcome: CallOutcome = {
-      decision,
-      ok: !result.isError,
-      ...(result.isError ? { error: result.content.map((c) => c.text).join("\n") } : {}),
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      resultBytes: new TextEncoder().encode(json).length,
-    };
-    await this.#after(call, outcome, result);
+    if (this.#transforms) {
+      result = await this.#transform(call, result);
+      json = undefined; // a plugin may have changed anything, in place or not
+    }
+    ({ result, json } = this.#scrub(result, json));
+    if (this.#listeners) {
+      const outcome: CallOutcome = {
+        decision,
+        ok: !result.isError,
+        ...(result.isError ? { error: result.content.map((c) => c.text).join("\n") } : {}),
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        resultBytes: resultBytes(result, json),
+      };
+      await this.#after(call, outcome, result);
+    }
     if (!decision.allowed && decision.code === "UNKNOWN_TOOL") {
       const names = this.listable().map((t) => t.name).join(", ");
       return { kind: "unknown-tool", message: `${decision.reason} Available tools: ${names}.` };
@@ -131,29 +142,34 @@ export class CallPipeline {
     args: unknown,
     signal: AbortSignal,
     facilities: SessionFacilities,
-  ): Promise<ToolResult> {
+  ): Promise<Serialized> {
     try {
       const raw: JsonObject = await tool.handler(args, this.#o.context(signal, facilities));
       // What the client receives always matches the advertised output schema.
       const checked = tool.output.safeParse(raw);
       if (!checked.success) {
-        return errorResult(
-          `${tool.name} got an answer it cannot present: ${describeIssues(checked.error.issues)}.`,
-          "The backend answered in an unexpected shape; check the server's backend configuration.",
-        );
+        return {
+          result: errorResult(
+            `${tool.name} got an answer it cannot present: ${describeIssues(checked.error.issues)}.`,
+            "The backend answered in an unexpected shape; check the server's backend configuration.",
+          ),
+        };
       }
       return this.#fit(tool, checked.data, args);
     } catch (err) {
-      return this.#failure(tool.name, err);
+      return { result: this.#failure(tool.name, err) };
     }
   }
 
   /** Enforces the answer budget, for every tool: the tool's own `fit`, else dropping trailing array items. */
-  #fit(tool: ToolDefinition, data: JsonObject, args: unknown): ToolResult {
+  #fit(tool: ToolDefinition, data: JsonObject, args: unknown): Serialized {
     const max = this.#o.maxResultBytes;
     const size = (d: JsonObject, text: string) => byteLength(JSON.stringify(d)) + byteLength(text);
     let text = tool.render(data);
-    if (size(data, text) <= max) return { content: [{ type: "text", text }], structuredContent: data };
+    const json = JSON.stringify(data);
+    if (byteLength(json) + byteLength(text) <= max) {
+      return { result: { content: [{ type: "text", text }], structuredContent: data }, json };
+    }
     let fitted: JsonObject;
     let note = "";
     if (tool.fit) {
@@ -168,12 +184,14 @@ export class CallPipeline {
     const checked = tool.output.safeParse(fitted);
     text = checked.success ? tool.render(checked.data) + note : "";
     if (!checked.success || size(checked.data, text) > max) {
-      return errorResult(
-        `The answer of ${tool.name} would be larger than the ${max}-byte answer budget.`,
-        "Narrow the query (filters, a smaller limit, fewer fields), or raise --max-result-bytes.",
-      );
+      return {
+        result: errorResult(
+          `The answer of ${tool.name} would be larger than the ${max}-byte answer budget.`,
+          "Narrow the query (filters, a smaller limit, fewer fields), or raise --max-result-bytes.",
+        ),
+      };
     }
-    return { content: [{ type: "text", text }], structuredContent: checked.data };
+    return { result: { content: [{ type: "text", text }], structuredContent: checked.data } };
   }
 
   async #transform(call: CallInfo, result: ToolResult): Promise<ToolResult> {
@@ -205,15 +223,21 @@ export class CallPipeline {
     }
   }
 
-  #scrub(result: ToolResult): ToolResult {
+  /** Removes known secrets; `json` is the structured part's JSON when known, and comes back current. */
+  #scrub(result: ToolResult, json: string | undefined): Serialized {
     const secrets = this.#o.secrets;
     const content = result.content.map((c) => ({ ...c, text: secrets.scrub(c.text) }));
     let structuredContent = result.structuredContent;
     if (structuredContent) {
-      const json = JSON.stringify(structuredContent);
-      if (secrets.containsKnown(json)) structuredContent = JSON.parse(secrets.scrubKnown(json));
+      json ??= JSON.stringify(structuredContent);
+      if (secrets.containsKnown(json)) {
+        json = secrets.scrubKnown(json);
+        structuredContent = JSON.parse(json) as JsonObject;
+      }
+    } else {
+      json = undefined;
     }
-    return { ...result, content, ...(structuredContent ? { structuredContent } : {}) };
+    return { result: { ...result, content, ...(structuredContent ? { structuredContent } : {}) }, json };
   }
 
   #failure(toolName: string, err: unknown): ToolResult {
@@ -237,6 +261,21 @@ export class CallPipeline {
       "This is a bug in dbos-mcp; try again, and report it if it persists.",
     );
   }
+}
+
+/** A result and, when known, the JSON of its structured part. */
+interface Serialized {
+  result: ToolResult;
+  json?: string;
+}
+
+/** Bytes of `JSON.stringify(result)`, given the JSON of its structured part when known. */
+function resultBytes(result: ToolResult, json: string | undefined): number {
+  if (result.structuredContent === undefined || json === undefined) return byteLength(JSON.stringify(result));
+  const { structuredContent: _, ...rest } = result;
+  // `{...rest,"structuredContent":JSON}`: a comma after the rest's members, then the key and the JSON.
+  const restJson = JSON.stringify(rest);
+  return byteLength(restJson) + (restJson === "{}" ? 0 : 1) + '"structuredContent":'.length + byteLength(json);
 }
 
 function refusalHint(decision: CallDecision): string | undefined {

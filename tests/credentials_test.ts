@@ -272,3 +272,43 @@ Deno.test("CredentialStore.write() reports a home path that is a file", async ()
   const err = await assertRejects(() => s.store.write(ALICE), CredentialsFileError);
   assertStringIncludes(err.message, "is not a folder");
 });
+
+Deno.test("CredentialStore.read() sees every change to a file it read before, however it was changed", {
+  ignore: !POSIX,
+}, async (t) => {
+  await using s = await sandbox();
+  const path = join(s.home, "credentials");
+  const old = new Date(Date.now() - 60_000); // long settled: its parse may be reused by its stamp
+  const save = async (token: string, how: "in place" | "by rename") => {
+    const text = JSON.stringify({ token, userName: "alice", organization: "acme" });
+    if (how === "in place") await Deno.writeTextFile(path, text);
+    else {
+      await Deno.writeTextFile(`${path}.new`, text, { mode: 0o600 });
+      await Deno.rename(`${path}.new`, path);
+    }
+    await Deno.utime(path, old, old);
+  };
+  await s.store.write(ALICE);
+  await save("token-aaaaaaaaaaaa", "in place");
+  assertEquals((await s.store.read())?.token, "token-aaaaaaaaaaaa");
+  await t.step("rewritten in place, same size, same modification time", async () => {
+    await save("token-bbbbbbbbbbbb", "in place");
+    assertEquals((await s.store.read())?.token, "token-bbbbbbbbbbbb");
+  });
+  await t.step("replaced by another file (as another process saves a login)", async () => {
+    await save("token-cccccccccccc", "by rename");
+    assertEquals((await s.store.read())?.token, "token-cccccccccccc");
+  });
+  await t.step("removed", async () => {
+    await Deno.remove(path);
+    assertEquals(await s.store.read(), null);
+  });
+  await t.step("made readable by others again", async () => {
+    await save("token-dddddddddddd", "in place");
+    assertEquals((await s.store.read())?.token, "token-dddddddddddd");
+    await Deno.chmod(path, 0o644);
+    assertEquals((await s.store.read())?.token, "token-dddddddddddd");
+    assertEquals(await modeOf(path), 0o600);
+    assertStringIncludes(s.warnings.join("\n"), "readable by other users");
+  });
+});

@@ -26,16 +26,27 @@ const LOOSE_WORKFLOW = {
   Priority: 0,
   WasForkedFrom: false,
   SomethingNew: { nested: true },
+  // Empty texts, as a DBOS executor sends them for "none": left out, as the system-database backend does.
+  WorkflowClassName: "",
+  AssumedRole: "",
+  AuthenticatedRoles: "[]",
 };
 
-Deno.test("tools accept numbers, nulls, objects and unknown fields from Conductor", async () => {
+Deno.test("tools accept numbers, nulls, objects, empty texts and unknown fields from Conductor", async () => {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     const path = new URL(req.url).pathname;
     if (path.endsWith("/applications")) {
       return json([{ application_name: "shop", status: "AVAILABLE", application_id: 7, gc_rows_threshold: 100 }]);
     }
     if (path.endsWith("/executors")) return json([{ executor_id: "e1", created_at: 1, updated_at: null }]);
-    if (path.endsWith("/workflows/")) return json([LOOSE_WORKFLOW, { ...LOOSE_WORKFLOW, WorkflowUUID: "wf-2" }]);
+    if (path.endsWith("/workflows/")) {
+      return json([LOOSE_WORKFLOW, {
+        ...LOOSE_WORKFLOW,
+        WorkflowUUID: "wf-2",
+        Input: "[]",
+        AuthenticatedRoles: '["a"]',
+      }]);
+    }
     if (path.endsWith("/steps")) {
       return json([{ function_id: "0", function_name: "charge", error: { message: "declined" }, output: null }]);
     }
@@ -63,6 +74,9 @@ Deno.test("tools accept numbers, nulls, objects and unknown fields from Conducto
     assertEquals(wf.Input, '{"cart":[1,2]}');
     assertEquals("Output" in wf, false);
     assertEquals(wf.SomethingNew, { nested: true });
+    for (const key of ["WorkflowClassName", "AssumedRole", "AuthenticatedRoles"]) assertEquals(key in wf, false, key);
+    const wf2 = (list.workflows as Record<string, unknown>[])[1];
+    assertEquals([wf2.Input, wf2.AuthenticatedRoles], ["[]", '["a"]']); // an empty argument list is a value
     const got = await call("get_workflow", { application_name: "shop", workflow_id: "wf-1" });
     assertEquals((got.workflow as Record<string, unknown>).Status, "ERROR");
     const steps = await call("list_steps", { application_name: "shop", workflow_id: "wf-1" });

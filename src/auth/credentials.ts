@@ -89,6 +89,27 @@ type RawFile =
   | { kind: "corrupt" }
   | { kind: "ok"; value: Record<string, unknown> };
 
+/** How long after its last change a file's parse may be reused by its stamp alone. */
+const STAMP_SETTLE_MS = 3_000;
+
+/** What identifies one version of a file, or `undefined` when the platform does not tell enough. */
+function stampOf(info: Deno.FileInfo): string | undefined {
+  if (info.mtime === null) return undefined;
+  return `${info.ino ?? "?"}:${info.size}:${info.mtime.getTime()}:${info.ctime?.getTime() ?? "?"}`;
+}
+
+function parseRaw(text: string): RawFile {
+  if (text.trim() === "") return { kind: "empty" };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: "corrupt" };
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return { kind: "corrupt" };
+  return { kind: "ok", value: value as Record<string, unknown> };
+}
+
 /**
  * Reads and writes the saved login and the pending login in one folder.
  *
@@ -108,6 +129,8 @@ export class CredentialStore {
   /** Path of the `pending_login` file. */
   readonly pendingLoginPath: string;
   #warn: (message: string) => void;
+  /** The last parse of each file, by path, with the stamp of the file it came from. */
+  #cache = new Map<string, { stamp: string; raw: RawFile }>();
 
   /** Creates a store for the folder `home` (already resolved; nothing is touched yet). */
   constructor(home: string, options: CredentialStoreOptions = {}) {
@@ -227,35 +250,44 @@ export class CredentialStore {
     return await this.#remove(this.pendingLoginPath);
   }
 
+  /**
+   * Reads and parses a file. The file is read again only when its stamp
+   * (inode, size, modification and change times) differs from the last read
+   * one's, so a call costs one `stat`, and a login saved by another process is
+   * still seen at once. Synchronous file calls: a small file, read on every
+   * tool call, without a hop through the thread pool.
+   */
   async #readRaw(path: string): Promise<RawFile> {
+    let info: Deno.FileInfo;
     let text: string;
     try {
-      text = Deno.readTextFileSync(path); // a small file: no thread-pool hop on every call
+      info = Deno.statSync(path);
+      await this.#tighten(path, info.mode);
+      const stamp = stampOf(info);
+      const cached = this.#cache.get(path);
+      if (cached && stamp !== undefined && cached.stamp === stamp) return cached.raw;
+      text = Deno.readTextFileSync(path);
     } catch (err) {
+      this.#cache.delete(path);
       if (err instanceof Deno.errors.NotFound) return { kind: "missing" };
       throw this.#fsError(err, "read", path);
     }
-    await this.#tighten(path);
-    if (text.trim() === "") return { kind: "empty" };
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return { kind: "corrupt" };
+    const raw = parseRaw(text);
+    const stamp = stampOf(info);
+    // Times are in milliseconds (coarser on some file systems): a file changed less than STAMP_SETTLE_MS ago
+    // may change again without a new stamp, so it is read again next time (as git treats "racily clean" files).
+    const changed = Math.max(info.mtime?.getTime() ?? Infinity, info.ctime?.getTime() ?? 0);
+    if (stamp !== undefined && Date.now() - changed > STAMP_SETTLE_MS) {
+      this.#cache.set(path, { stamp, raw });
+    } else {
+      this.#cache.delete(path);
     }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return { kind: "corrupt" };
-    return { kind: "ok", value: value as Record<string, unknown> };
+    return raw;
   }
 
   /** Makes a file that other users may read private again, with a warning. */
-  async #tighten(path: string): Promise<void> {
+  async #tighten(path: string, mode: number | null): Promise<void> {
     if (IS_WINDOWS) return;
-    let mode: number | null;
-    try {
-      mode = Deno.statSync(path).mode;
-    } catch {
-      return;
-    }
     if (mode === null || (mode & 0o077) === 0) return;
     const was = (mode & 0o777).toString(8).padStart(4, "0");
     try {

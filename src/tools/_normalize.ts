@@ -1,7 +1,8 @@
 // Normalizes what a backend returned to the shapes the tools promise: the
 // contract says "numbers as strings", but a Conductor may send numbers,
 // booleans, objects or nulls where text is expected, and extra fields.
-// Everything listed becomes text (objects as JSON); nulls are dropped.
+// Everything listed becomes text (objects as JSON); nulls are dropped, and so
+// are a workflow's empty texts (as the system-database backend leaves them out).
 import type { Application, Executor, Step, Workflow } from "../backends/backend.ts";
 
 function asText(v: unknown): string | undefined {
@@ -15,17 +16,29 @@ function asText(v: unknown): string | undefined {
   }
 }
 
-function normalize<T extends Record<string, unknown>>(raw: T, textKeys: readonly string[]): T {
+function normalize<T extends Record<string, unknown>>(
+  raw: T,
+  textKeys: ReadonlySet<string>,
+  dropEmpty = false,
+): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
+  for (const k in raw) {
+    if (!Object.hasOwn(raw, k)) continue;
+    const v = raw[k];
     if (v === null || v === undefined) continue;
-    out[k] = textKeys.includes(k) ? asText(v) : v;
+    if (!textKeys.has(k)) {
+      out[k] = v;
+      continue;
+    }
+    const text = asText(v);
+    if (dropEmpty && (text === "" || (k === "AuthenticatedRoles" && text === "[]"))) continue;
+    out[k] = text;
   }
   return out as T;
 }
 
-const APPLICATION_TEXT = ["application_id", "application_name", "org_id", "status", "language"] as const;
-const EXECUTOR_TEXT = [
+const APPLICATION_TEXT = new Set(["application_id", "application_name", "org_id", "status", "language"]);
+const EXECUTOR_TEXT = new Set([
   "executor_id",
   "application_id",
   "application_version",
@@ -35,8 +48,8 @@ const EXECUTOR_TEXT = [
   "updated_at",
   "language",
   "dbos_version",
-] as const;
-const WORKFLOW_TEXT = [
+]);
+const WORKFLOW_TEXT = new Set([
   "WorkflowUUID",
   "Status",
   "WorkflowName",
@@ -54,15 +67,15 @@ const WORKFLOW_TEXT = [
   "ApplicationVersion",
   "ExecutorID",
   "ForkedFrom",
-] as const;
-const STEP_TEXT = [
+]);
+const STEP_TEXT = new Set([
   "function_name",
   "output",
   "error",
   "child_workflow_id",
   "started_at_epoch_ms",
   "completed_at_epoch_ms",
-] as const;
+]);
 
 /** An application with text fields as text and no nulls. */
 export function normalizeApplication(raw: Application): Application {
@@ -78,7 +91,7 @@ export function normalizeExecutor(raw: Executor): Executor {
 
 /** A workflow with text fields as text and no nulls. */
 export function normalizeWorkflow(raw: Workflow): Workflow {
-  const w = normalize(raw, WORKFLOW_TEXT);
+  const w = normalize(raw, WORKFLOW_TEXT, true);
   return { ...w, WorkflowUUID: w.WorkflowUUID ?? "", Status: w.Status ?? "UNKNOWN" };
 }
 
