@@ -8,7 +8,7 @@
  * @module
  */
 import type { ServerCommand } from "./_rpc.ts";
-import { conductorModeFlags, hostPortsOf, MOD_PATH, sysdbModeFlags } from "../tests/_server_process.ts";
+import { conductorModeFlags, hostPortsOf, MOD_PATH, sysdbModeFlags, V8_FLAGS } from "../tests/_server_process.ts";
 
 /** The repository root: every process runs there, so Deno finds `deno.json` and its imports. */
 export const ROOT: string = new URL("../", import.meta.url).pathname;
@@ -57,12 +57,12 @@ export function oursSysdbMode(apps: { name: string; url: string }[]): ServerComm
   };
 }
 
-/** The floor: a minimal one-tool server on the same SDK, under the same Deno, with no permission. */
+/** The floor: a minimal one-tool server on the same SDK, under the same Deno and runtime flag, with no permission. */
 export function floorServer(): ServerCommand {
   return {
     label: "floor (SDK, 1 tool)",
     command: Deno.execPath(),
-    args: ["run", "--no-prompt", FLOOR_PATH],
+    args: ["run", "--no-prompt", V8_FLAGS, FLOOR_PATH],
     cwd: ROOT,
   };
 }

@@ -4,9 +4,11 @@
  * emulator) and the floor (calls of its one tool):
  *
  * - resident set size (`VmRSS` of `/proc/PID/status`) of a server under the
- *   README's flags, after start (the `tools/list` answer) and after N calls:
- *   what the machine gives the process, garbage and allocator reserves
- *   included;
+ *   README's flags, after start (the `tools/list` answer), after N calls and
+ *   after N more: what the machine gives the process, garbage, allocator
+ *   reserves and the runtime's one-time warm-up (code pages, JIT, heap
+ *   sizing, which the floor shows too) included; the growth over the second
+ *   N calls is the leak check on RSS;
  * - live JavaScript heap after a full garbage collection (through the V8
  *   inspector, `--inspect` added to the flags), after start and after N
  *   calls, and for dbos-mcp once more after the request timeout has passed
@@ -55,12 +57,23 @@ const floorCalls: Caller = (server) => async (i) => {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** RSS after the handshake, after a fifth of the calls and after all of them, each after a short idle pause. */
-async function rssAround(
-  cmd: ServerCommand,
-  calls: number,
-  caller: Caller,
-): Promise<{ start: number; mid: number; end: number }> {
+/** RSS readings of one server, in bytes. */
+interface RssReadings {
+  /** After the handshake and `tools/list`. */
+  start: number;
+  /** After a fifth of the calls. */
+  fifth: number;
+  /** After all the calls. */
+  end: number;
+  /** After as many calls again: the leak check, past the runtime's warm-up. */
+  twice: number;
+}
+
+/**
+ * RSS after the handshake, after a fifth of the calls, after all of them and
+ * after as many again, each after a short idle pause.
+ */
+async function rssAround(cmd: ServerCommand, calls: number, caller: Caller): Promise<RssReadings> {
   await using server = new RpcProcess(cmd);
   await server.initialize();
   await server.request("tools/list");
@@ -69,13 +82,15 @@ async function rssAround(
   if (!Number.isFinite(start)) throw new Error("cannot read VmRSS from /proc (Linux only)");
   const call = caller(server);
   let i = 0;
+  const after = async (n: number) => {
+    await throughput(n, IN_FLIGHT, () => call(i++));
+    await pause(SETTLE_MS);
+    return await server.rss();
+  };
   const first = Math.ceil(calls / 5);
-  await throughput(first, IN_FLIGHT, () => call(i++));
-  await pause(SETTLE_MS);
-  const mid = await server.rss();
-  await throughput(calls - first, IN_FLIGHT, () => call(i++));
-  await pause(SETTLE_MS);
-  return { start, mid, end: await server.rss() };
+  const fifth = await after(first);
+  const end = await after(calls - first);
+  return { start, fifth, end, twice: await after(calls) };
 }
 
 /** Live heap after full GCs: after the handshake, after the calls, and `waitMs` later. */
@@ -110,8 +125,8 @@ export async function benchMemory(opts: MemoryOptions): Promise<Figure[]> {
   await using conductor = await startCannedConductor();
   const ours = await rssAround(oursCommand(conductor), opts.calls, oursCalls);
   const floor = await rssAround(floorServer(), opts.calls, floorCalls);
-  const mb = (r: { start: number; mid: number; end: number }) =>
-    `${(r.start / MB).toFixed(1)} -> ${(r.mid / MB).toFixed(1)} -> ${(r.end / MB).toFixed(1)} MB`;
+  const mb = (r: RssReadings) =>
+    [r.start, r.fifth, r.end, r.twice].map((v) => (v / MB).toFixed(1)).join(" -> ") + " MB";
   opts.log(`RSS: ours ${mb(ours)}, floor ${mb(floor)}`);
 
   // The server's default request timeout is 30 s (DEFAULTS.timeoutMs); its timers must have fired before the last reading.
@@ -132,11 +147,19 @@ export async function benchMemory(opts: MemoryOptions): Promise<Figure[]> {
 
   const growth = (ours.end - ours.start) / MB;
   const floorGrowth = (floor.end - floor.start) / MB;
+  const laterGrowth = (ours.twice - ours.end) / MB;
+  const floorLaterGrowth = (floor.twice - floor.end) / MB;
+  const readings = (r: RssReadings) => ({
+    start: r.start / MB,
+    after_first_fifth: r.fifth / MB,
+    end: r.end / MB,
+    after_twice_the_calls: r.twice / MB,
+  });
   const rssDetail = {
     calls: opts.calls,
     in_flight: IN_FLIGHT,
-    ours_rss_mb: { start: ours.start / MB, after_first_fifth: ours.mid / MB, end: ours.end / MB },
-    floor_rss_mb: { start: floor.start / MB, after_first_fifth: floor.mid / MB, end: floor.end / MB },
+    ours_rss_mb: readings(ours),
+    floor_rss_mb: readings(floor),
   };
   const calls = opts.calls.toLocaleString("en-US");
   return [
@@ -172,6 +195,18 @@ export async function benchMemory(opts: MemoryOptions): Promise<Figure[]> {
       ratio: ratioOf(growth, floorGrowth),
       target: "< 5 MB",
       met: growth < 5,
+      detail: rssDetail,
+    },
+    {
+      id: "memory.rss_growth_later",
+      figure: `Memory, RSS growth over the next ${calls} calls (past warm-up)`,
+      unit: "MB",
+      ours: laterGrowth,
+      baselineName: "floor",
+      baseline: floorLaterGrowth,
+      ratio: ratioOf(laterGrowth, floorLaterGrowth),
+      target: "< 5 MB (no leak)",
+      met: laterGrowth < 5,
       detail: rssDetail,
     },
     {

@@ -10,7 +10,7 @@
  *    throughput with 32 calls in flight;
  * 3. answer size of `list_workflows` with 10,000 matching workflows and of
  *    `get_workflow` with a 1 MB output;
- * 4. memory after start and after 5,000 calls;
+ * 4. memory after start, after 5,000 calls and after 5,000 more;
  * 5. cost growth of `list_workflows` in system-database mode at 1k, 10k and
  *    100k workflows.
  *

@@ -5,13 +5,11 @@
  *
  * @module
  */
-import process from "node:process";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { FlagParseError, type FlagSpec, parseFlags } from "./_args.ts";
 import { type Config, loadConfigFile, OPTIONS, readEnv, resolveConfig } from "./config.ts";
 import { DbosMcpError } from "./errors.ts";
-import { createServer, type McpTransport } from "./server.ts";
+import { createServer } from "./server.ts";
+import { StdioLineTransport } from "./_stdio_transport.ts";
 import { type HttpServing, parseListen, serveHttp } from "./http_server.ts";
 import { NAME, VERSION } from "./version.ts";
 
@@ -158,117 +156,7 @@ export async function main(args: string[]): Promise<number> {
       return err instanceof DbosMcpError && err.code === "CONFIG" ? 2 : 1;
     }
   } else {
-    process.stdin.on("end", () => stop(0));
-    process.stdin.on("close", () => stop(0));
-    await server.connect(new StdioLineTransport());
+    await server.connect(new StdioLineTransport({ onEnd: () => stop(0) }));
   }
   return await stopped.promise;
-}
-
-/** The longest line read from stdin; a longer one is dropped, with an error answer. */
-const MAX_LINE_BYTES = 32 * 1024 * 1024;
-
-/**
- * The stdio transport: one JSON-RPC message per line on stdin and stdout.
- * Unlike the MCP SDK's stdio transport, which drops what it cannot parse
- * without a word (leaving a client to wait forever for an answer) and closes
- * the connection on a line over 10 MB, it answers a line that is not JSON
- * with a parse error (-32700), a JSON value that is not a JSON-RPC message
- * with an invalid-request error (-32600, under the request's id when it has
- * one), and an over-long line with an invalid-request error, then goes on.
- */
-class StdioLineTransport implements McpTransport {
-  onmessage?: (message: unknown) => void;
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  #parts: Uint8Array[] = [];
-  #size = 0;
-  #tooLong = false;
-  #decoder = new TextDecoder();
-  #onData = (chunk: Uint8Array | string) => {
-    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
-    let start = 0;
-    for (let nl = bytes.indexOf(10, start); nl >= 0; nl = bytes.indexOf(10, start)) {
-      this.#append(bytes.subarray(start, nl));
-      this.#endLine();
-      start = nl + 1;
-    }
-    this.#append(bytes.subarray(start));
-  };
-  #onError = (error: Error) => this.onerror?.(error);
-
-  start(): Promise<void> {
-    process.stdin.on("data", this.#onData);
-    process.stdin.on("error", this.#onError);
-    return Promise.resolve();
-  }
-
-  send(message: unknown): Promise<void> {
-    return new Promise((resolve) => {
-      if (process.stdout.write(JSON.stringify(message) + "\n")) resolve();
-      else process.stdout.once("drain", resolve);
-    });
-  }
-
-  close(): Promise<void> {
-    process.stdin.off("data", this.#onData);
-    process.stdin.off("error", this.#onError);
-    this.#parts = [];
-    this.#size = 0;
-    this.onclose?.();
-    return Promise.resolve();
-  }
-
-  #append(part: Uint8Array): void {
-    if (part.length === 0 || this.#tooLong) return;
-    if (this.#size + part.length > MAX_LINE_BYTES) {
-      this.#tooLong = true;
-      this.#parts = [];
-      this.#size = 0;
-      return;
-    }
-    this.#parts.push(new Uint8Array(part)); // a copy: the stream may reuse its buffer
-    this.#size += part.length;
-  }
-
-  #endLine(): void {
-    if (this.#tooLong) {
-      this.#tooLong = false;
-      this.#refuse(null, -32600, `Invalid Request: a line longer than ${MAX_LINE_BYTES} bytes was dropped`);
-      return;
-    }
-    const bytes = new Uint8Array(this.#size);
-    let at = 0;
-    for (const part of this.#parts) {
-      bytes.set(part, at);
-      at += part.length;
-    }
-    this.#parts = [];
-    this.#size = 0;
-    const line = this.#decoder.decode(bytes).replace(/\r$/, "");
-    if (line.trim() === "") return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      this.#refuse(null, -32700, "Parse error: the line is not JSON (send one JSON-RPC message per line)");
-      return;
-    }
-    const parsed = JSONRPCMessageSchema.safeParse(value);
-    if (!parsed.success) {
-      const id = (value as { id?: unknown } | null)?.id;
-      const requestId = typeof id === "string" || (typeof id === "number" && Number.isFinite(id)) ? id : null;
-      this.#refuse(requestId, -32600, "Invalid Request: not a JSON-RPC 2.0 message of MCP");
-      return;
-    }
-    try {
-      this.onmessage?.(parsed.data);
-    } catch (err) {
-      this.onerror?.(err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-
-  #refuse(id: string | number | null, code: number, message: string): void {
-    this.send({ jsonrpc: "2.0", id, error: { code, message } }).catch(() => {});
-  }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { DbosMcpServer } from "./server.ts";
 import { ConfigError } from "./errors.ts";
 import type { LogFn } from "./log.ts";
@@ -123,6 +123,10 @@ export function serveHttp(server: DbosMcpServer, opts: HttpServeOptions): HttpSe
     if (!messages.some((m) => m && typeof m === "object" && (m as { method?: unknown }).method === "initialize")) {
       return rpcError(400, "Bad Request: no valid session id; initialize first");
     }
+    // Loaded with the first session, so that a server on stdio never loads it.
+    const { WebStandardStreamableHTTPServerTransport } = await import(
+      "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
+    );
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {

@@ -8,6 +8,13 @@ import { Client } from "./_mcp.ts";
 export const MOD_PATH: string = new URL("../mod.ts", import.meta.url).pathname;
 
 /**
+ * The runtime flag of every command in the README (not a grant): V8's heap
+ * sized for a long-lived server, which keeps its resident memory flat under
+ * load (see the README's Permissions section and `bench/memory.ts`).
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50";
+
+/**
  * The permission flags of the README's Conductor-mode command, for the given
  * hosts and home folder. `readme_test.ts` checks that the README and the
  * `start` task say exactly this for the default hosts.
@@ -16,6 +23,7 @@ export function conductorModeFlags(opts: { hosts: string[]; home: string; paths?
   const files = [opts.home, ...(opts.paths ?? [])].join(",");
   return [
     "--no-prompt",
+    V8_FLAGS,
     `--allow-net=${opts.hosts.join(",")}`,
     "--allow-env=HOME,DBOS_*",
     `--allow-read=${files}`,
@@ -30,7 +38,7 @@ export function conductorModeFlags(opts: { hosts: string[]; home: string; paths?
  * access at all.
  */
 export function sysdbModeFlags(opts: { hostPorts: string[] }): string[] {
-  return ["--no-prompt", `--allow-net=${opts.hostPorts.join(",")}`, "--allow-env=DBOS_*,PG*"];
+  return ["--no-prompt", V8_FLAGS, `--allow-net=${opts.hostPorts.join(",")}`, "--allow-env=DBOS_*,PG*"];
 }
 
 /**

@@ -6,7 +6,7 @@
 // ends it cleanly, a call in flight answered and the audit log flushed.
 import { assert, assertEquals } from "./_assert.ts";
 import { hasStackTrace, recordFigures, SecretSweep, stopwatch } from "./_hardening.ts";
-import { conductorModeFlags } from "./_server_process.ts";
+import { conductorModeFlags, MOD_PATH } from "./_server_process.ts";
 import { type JsonRpcResponse, spawnPeer, type StdioPeer } from "./fixtures/stdio_peer.ts";
 import { type RecordedRequest, startConductorEmulator } from "./fixtures/conductor_emulator.ts";
 import { type LoginEmulator, startLoginEmulator } from "./fixtures/login_emulator.ts";
@@ -273,4 +273,44 @@ Deno.test("stdio: garbage, 200 calls in flight, closing stdin and SIGTERM, with 
     extra,
     durationMs: elapsed(),
   });
+});
+
+Deno.test("stdio: a client that closes the server's stdout ends the server with status 0, stdin still open", async () => {
+  const home = await Deno.makeTempDir({ prefix: "dbos-mcp-stdio-epipe-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...conductorModeFlags({ hosts: ["127.0.0.1:9"], home }), MOD_PATH, "--home", home],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const writer = child.stdin.getWriter();
+  try {
+    await child.stdout.cancel(); // the read end of the server's stdout is closed
+    const initialize = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "gone", version: "1" } },
+    };
+    await writer.write(new TextEncoder().encode(JSON.stringify(initialize) + "\n"));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = await Promise.race([
+      child.status,
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), 10_000))),
+    ]);
+    clearTimeout(timer);
+    assert(ended !== null, "the server still runs 10 s after its answer could not be written");
+    assertEquals(ended.code, 0, await stderr);
+  } finally {
+    await writer.close().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already ended
+    }
+    await child.status;
+    await stderr;
+    await Deno.remove(home, { recursive: true });
+  }
 });

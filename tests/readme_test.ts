@@ -1,7 +1,7 @@
 // The README is the front door: its commands, permission flags and option
 // table must match what the code does.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { conductorModeFlags, sysdbModeFlags } from "./_server_process.ts";
+import { conductorModeFlags, sysdbModeFlags, V8_FLAGS } from "./_server_process.ts";
 import { OPTIONS } from "../src/config.ts";
 import { BUILTIN_TOOLS } from "../src/tools/mod.ts";
 
@@ -25,10 +25,23 @@ Deno.test("the README's deno run command uses exactly the tested permission flag
 });
 
 Deno.test("the README's system-database command uses exactly the tested permission flags", () => {
-  const block = README.match(/```sh\n(deno run [^\n]*--allow-net=db\.internal:5432[\s\S]*?)```/);
+  const block = [...README.matchAll(/```sh\n(deno run [\s\S]*?)```/g)].find((m) =>
+    m[1].includes("--allow-net=db.internal:5432")
+  );
   assert(block, "the README has a system-database `deno run` block");
-  const flags = words(block[1]).filter((w) => w.startsWith("--allow") || w === "--no-prompt");
+  const flags = words(block[1]).filter((w) =>
+    w.startsWith("--allow") || w.startsWith("--v8-flags") || w === "--no-prompt"
+  );
   assertEquals(flags, sysdbModeFlags({ hostPorts: ["db.internal:5432"] }));
+});
+
+Deno.test("every command and client config in the README that serves carries the runtime flag", () => {
+  const lines = README.split("\n");
+  const serving = lines.flatMap((line, i) => /deno run --no-prompt|"--no-prompt",/.test(line) ? [i] : []);
+  assert(serving.length >= 12, `found ${serving.length} commands`);
+  for (const i of serving) {
+    assertStringIncludes(lines.slice(i, i + 2).join(" "), V8_FLAGS, `README line ${i + 1}`);
+  }
 });
 
 Deno.test("the start and compile tasks use the README's permission flags", () => {
