@@ -125,6 +125,14 @@ export class RpcProcess implements AsyncDisposable {
     return await rssOf(this.pid);
   }
 
+  /**
+   * The file-backed part of the resident set in bytes (`RssFile`: pages of
+   * the executable and libraries, shared with other processes), or `NaN`.
+   */
+  async rssFile(): Promise<number> {
+    return await rssOf(this.pid, "RssFile");
+  }
+
   /** Closes stdin, waits up to `graceMs` for the server to exit, then kills it. Safe to call twice. */
   close(graceMs = 3_000): Promise<void> {
     return this.#closing ??= (async () => {
@@ -207,11 +215,11 @@ export interface ToolCallResult {
   isError?: boolean;
 }
 
-/** The resident set size of process `pid` in bytes, or `NaN` when `/proc` cannot tell. */
-export async function rssOf(pid: number): Promise<number> {
+/** The resident set size of process `pid` (or one of its parts) in bytes, or `NaN` when `/proc` cannot tell. */
+export async function rssOf(pid: number, field: "VmRSS" | "RssFile" | "RssAnon" = "VmRSS"): Promise<number> {
   try {
     const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status);
     return m ? Number(m[1]) * 1024 : NaN;
   } catch {
     return NaN;

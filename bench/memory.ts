@@ -67,6 +67,8 @@ interface RssReadings {
   end: number;
   /** After as many calls again: the leak check, past the runtime's warm-up. */
   twice: number;
+  /** The file-backed part (the executable's pages) after start and after all the calls. */
+  file: { start: number; end: number };
 }
 
 /**
@@ -80,6 +82,7 @@ async function rssAround(cmd: ServerCommand, calls: number, caller: Caller): Pro
   await pause(SETTLE_MS);
   const start = await server.rss();
   if (!Number.isFinite(start)) throw new Error("cannot read VmRSS from /proc (Linux only)");
+  const fileStart = await server.rssFile();
   const call = caller(server);
   let i = 0;
   const after = async (n: number) => {
@@ -90,7 +93,8 @@ async function rssAround(cmd: ServerCommand, calls: number, caller: Caller): Pro
   const first = Math.ceil(calls / 5);
   const fifth = await after(first);
   const end = await after(calls - first);
-  return { start, fifth, end, twice: await after(calls) };
+  const fileEnd = await server.rssFile();
+  return { start, fifth, end, twice: await after(calls), file: { start: fileStart, end: fileEnd } };
 }
 
 /** Live heap after full GCs: after the handshake, after the calls, and `waitMs` later. */
@@ -128,6 +132,7 @@ export async function benchMemory(opts: MemoryOptions): Promise<Figure[]> {
   const mb = (r: RssReadings) =>
     [r.start, r.fifth, r.end, r.twice].map((v) => (v / MB).toFixed(1)).join(" -> ") + " MB";
   opts.log(`RSS: ours ${mb(ours)}, floor ${mb(floor)}`);
+  const fileGrowth = (r: RssReadings) => (r.file.end - r.file.start) / MB;
 
   // The server's default request timeout is 30 s (DEFAULTS.timeoutMs); its timers must have fired before the last reading.
   const timeoutMs = opts.requestTimeoutMs ?? 30_000;
@@ -154,6 +159,8 @@ export async function benchMemory(opts: MemoryOptions): Promise<Figure[]> {
     after_first_fifth: r.fifth / MB,
     end: r.end / MB,
     after_twice_the_calls: r.twice / MB,
+    file_backed_start: r.file.start / MB,
+    file_backed_end: r.file.end / MB,
   });
   const rssDetail = {
     calls: opts.calls,
@@ -195,6 +202,17 @@ export async function benchMemory(opts: MemoryOptions): Promise<Figure[]> {
       ratio: ratioOf(growth, floorGrowth),
       target: "< 5 MB",
       met: growth < 5,
+      detail: rssDetail,
+    },
+    {
+      id: "memory.rss_growth_file_backed",
+      figure: `Memory, of that growth: file-backed (the runtime's own code pages, first touched)`,
+      unit: "MB",
+      ours: fileGrowth(ours),
+      baselineName: "floor",
+      baseline: fileGrowth(floor),
+      ratio: ratioOf(fileGrowth(ours), fileGrowth(floor)),
+      target: "(reported)",
       detail: rssDetail,
     },
     {

@@ -226,7 +226,10 @@ export class CallPipeline {
   /** Removes known secrets; `json` is the structured part's JSON when known, and comes back current. */
   #scrub(result: ToolResult, json: string | undefined): Serialized {
     const secrets = this.#o.secrets;
-    const content = result.content.map((c) => ({ ...c, text: secrets.scrub(c.text) }));
+    const content = result.content.map((c) => {
+      const text = secrets.scrub(c.text);
+      return text === c.text ? c : { ...c, text };
+    });
     let structuredContent = result.structuredContent;
     if (structuredContent) {
       json ??= JSON.stringify(structuredContent);

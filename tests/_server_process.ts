@@ -12,7 +12,7 @@ export const MOD_PATH: string = new URL("../mod.ts", import.meta.url).pathname;
  * sized for a long-lived server, which keeps its resident memory flat under
  * load (see the README's Permissions section and `bench/memory.ts`).
  */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50";
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--no-concurrent-recompilation";
 
 /**
  * The permission flags of the README's Conductor-mode command, for the given

@@ -29,6 +29,7 @@ const FIGURE_IDS = [
   "memory.rss_after_start",
   "memory.rss_after_calls",
   "memory.rss_growth",
+  "memory.rss_growth_file_backed",
   "memory.rss_growth_later",
   "memory.heap_growth",
   ...["list_default", "list_errors_recent"].flatMap((c) =>

@@ -31,17 +31,19 @@ export function clip(text: string, max: number, how: string): string {
   return `${kept}…[truncated ${total - byteLength(kept)} of ${total} bytes; ${how}]`;
 }
 
-/** Clips each listed string field of `obj` (a copy) to `max` bytes. */
+/** Clips each listed string field of `obj` to `max` bytes: a copy when one is clipped, else `obj` itself. */
 export function clipFields<T extends Record<string, unknown>>(
   obj: T,
   keys: readonly string[],
   max: number,
   how: string,
 ): T {
-  const out: Record<string, unknown> = { ...obj };
+  let out: Record<string, unknown> | undefined;
   for (const k of keys) {
-    const v = out[k];
-    if (typeof v === "string") out[k] = clip(v, max, how);
+    const v = obj[k];
+    if (typeof v !== "string") continue;
+    const clipped = clip(v, max, how);
+    if (clipped !== v) (out ??= { ...obj })[k] = clipped;
   }
-  return out as T;
+  return (out ?? obj) as T;
 }
