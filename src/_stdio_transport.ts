@@ -1,7 +1,6 @@
 // The stdio transport: one JSON-RPC message per line on stdin and stdout,
-// through Deno's own stdio (no Node stream machinery to load at start-up, and
-// one reused buffer each way instead of a new buffer per message, which kept
-// the allocator's footprint growing with every call).
+// through Deno's own stdio: no Node stream machinery to load at start-up, and
+// one reused buffer each way instead of a new buffer per message.
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { McpTransport } from "./server.ts";
