@@ -67,7 +67,8 @@ export class StdioLineTransport implements McpTransport {
       this.#write(JSON.stringify(message) + "\n");
       return Promise.resolve();
     } catch (err) {
-      if (err instanceof Deno.errors.BrokenPipe) this.#end(); // the client closed our stdout: it is gone
+      // The client closed our stdout (a pipe says EPIPE, a socket pair may say ECONNRESET): it is gone.
+      if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset) this.#end();
       return Promise.reject(err);
     }
   }

@@ -5,7 +5,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { MAX_LINE_BYTES, StdioLineTransport, type StdioStreams } from "../src/_stdio_transport.ts";
 
 /** Streams that hand out `chunks` one read at a time, then the end, and keep what is written. */
-function streams(chunks: Uint8Array[], opts: { maxWrite?: number; brokenPipe?: boolean } = {}) {
+function streams(chunks: Uint8Array[], opts: { maxWrite?: number; gone?: Error } = {}) {
   const written: Uint8Array[] = [];
   const io: StdioStreams = {
     read(buffer) {
@@ -16,7 +16,7 @@ function streams(chunks: Uint8Array[], opts: { maxWrite?: number; brokenPipe?: b
       return Promise.resolve(chunk.length);
     },
     writeSync(bytes) {
-      if (opts.brokenPipe) throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+      if (opts.gone) throw opts.gone;
       const n = Math.min(bytes.length, opts.maxWrite ?? bytes.length);
       written.push(bytes.slice(0, n));
       return n;
@@ -27,7 +27,7 @@ function streams(chunks: Uint8Array[], opts: { maxWrite?: number; brokenPipe?: b
 }
 
 /** Runs a transport over `chunks` until the input ends; resolves with the messages and what was written. */
-async function run(chunks: Uint8Array[], opts: { maxWrite?: number; brokenPipe?: boolean } = {}) {
+async function run(chunks: Uint8Array[], opts: { maxWrite?: number } = {}) {
   const { io, output } = streams(chunks, opts);
   const ended = Promise.withResolvers<void>();
   const transport = new StdioLineTransport({ io, onEnd: ended.resolve });
@@ -86,12 +86,14 @@ Deno.test("stdio transport: an answer of any size is written whole, however litt
 });
 
 Deno.test("stdio transport: a closed stdout ends the connection once, and the failed send rejects", async () => {
-  const { io } = streams([], { brokenPipe: true });
-  let ends = 0;
-  const transport = new StdioLineTransport({ io, onEnd: () => ends++ });
-  for (let i = 0; i < 2; i++) {
-    const failed = await transport.send({ jsonrpc: "2.0", id: i, result: {} }).then(() => false, () => true);
-    assert(failed, "the send rejects");
+  for (const gone of [new Deno.errors.BrokenPipe("os error 32"), new Deno.errors.ConnectionReset("os error 104")]) {
+    const { io } = streams([], { gone });
+    let ends = 0;
+    const transport = new StdioLineTransport({ io, onEnd: () => ends++ });
+    for (let i = 0; i < 2; i++) {
+      const failed = await transport.send({ jsonrpc: "2.0", id: i, result: {} }).then(() => false, () => true);
+      assert(failed, "the send rejects");
+    }
+    assertEquals(ends, 1, gone.name);
   }
-  assertEquals(ends, 1);
 });
