@@ -2,9 +2,10 @@
  * The Conductor emulator of the tests, answering `list_workflows` and
  * `get_workflow` itself with canned JSON (through its `onRequest` hook)
  * instead of relaying to a DBOS executor, so that its own latency is tiny,
- * constant and measurable with a plain HTTP request. Also a home folder with
- * a credentials file holding a token the emulator accepts, and the
- * requests the server sends, to send the same ones directly.
+ * constant and measurable with a plain HTTP request; run in a process of its
+ * own. Also a home folder with a credentials file holding a token the
+ * emulator accepts, and the requests the server sends, to send the same ones
+ * directly.
  *
  * @module
  */
