@@ -4,6 +4,7 @@
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { McpTransport } from "./server.ts";
+import { protoKeyRefusal } from "./_proto_keys.ts";
 
 /** The longest line read from stdin; a longer one is dropped, with an error answer. */
 export const MAX_LINE_BYTES = 32 * 1024 * 1024;
@@ -32,7 +33,9 @@ const DENO_STDIO: StdioStreams = {
  * the connection on a line over 10 MB, it answers a line that is not JSON
  * with a parse error (-32700), a JSON value that is not a JSON-RPC message
  * with an invalid-request error (-32600, under the request's id when it has
- * one), and an over-long line with an invalid-request error, then goes on.
+ * one), an over-long line with an invalid-request error, and a request with a
+ * `__proto__` key (which the SDK would silently drop) with an invalid-params
+ * error, then goes on.
  * `onEnd` is called once when the client is gone: the end of stdin, or a
  * write to a closed stdout.
  */
@@ -176,6 +179,11 @@ export class StdioLineTransport implements McpTransport {
       const requestId = typeof id === "string" || (typeof id === "number" && Number.isFinite(id)) ? id : null;
       this.#refuse(requestId, -32600, "Invalid Request: not a JSON-RPC 2.0 message of MCP");
       return;
+    }
+    const refusal = protoKeyRefusal(value);
+    if (refusal) {
+      if (refusal.id !== undefined) this.#refuse(refusal.id, refusal.error.code, refusal.error.message);
+      return; // a notification gets no answer
     }
     try {
       this.onmessage?.(parsed.data);

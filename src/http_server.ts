@@ -11,6 +11,7 @@ import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprot
 import type { DbosMcpServer } from "./server.ts";
 import { ConfigError } from "./errors.ts";
 import type { LogFn } from "./log.ts";
+import { protoKeyRefusal } from "./_proto_keys.ts";
 
 /** Where and how to listen. */
 export interface HttpServeOptions {
@@ -55,7 +56,17 @@ export function parseListen(text: string): { hostname: string; port: number } {
 }
 
 function rpcError(status: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }), {
+  return jsonRpcError(status, null, -32000, message, headers);
+}
+
+function jsonRpcError(
+  status: number,
+  id: string | number | null,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }), {
     status,
     headers: { "content-type": "application/json", ...headers },
   });
@@ -104,22 +115,24 @@ export function serveHttp(server: DbosMcpServer, opts: HttpServeOptions): HttpSe
       }
     }
     const sessionId = req.headers.get("mcp-session-id");
-    if (sessionId) {
-      const transport = transports.get(sessionId);
-      if (!transport) return rpcError(404, "Session not found: initialize a new session");
-      return await transport.handleRequest(req);
+    const transport = sessionId ? transports.get(sessionId) : undefined;
+    if (sessionId && !transport) return rpcError(404, "Session not found: initialize a new session");
+    if (req.method !== "POST") {
+      if (transport) return await transport.handleRequest(req);
+      return rpcError(400, "Bad Request: no valid session id; initialize first");
     }
-    if (req.method !== "POST") return rpcError(400, "Bad Request: no valid session id; initialize first");
     let body: unknown;
     try {
       body = await req.json();
     } catch {
-      return new Response(
-        JSON.stringify({ jsonrpc: "2.0", error: { code: -32700, message: "Parse error" }, id: null }),
-        { status: 400, headers: { "content-type": "application/json" } },
-      );
+      return jsonRpcError(400, null, -32700, "Parse error");
     }
     const messages = Array.isArray(body) ? body : [body];
+    for (const message of messages) {
+      const refusal = protoKeyRefusal(message);
+      if (refusal) return jsonRpcError(400, refusal.id ?? null, refusal.error.code, refusal.error.message);
+    }
+    if (transport) return await transport.handleRequest(req, { parsedBody: body });
     if (!messages.some((m) => m && typeof m === "object" && (m as { method?: unknown }).method === "initialize")) {
       return rpcError(400, "Bad Request: no valid session id; initialize first");
     }
@@ -127,20 +140,20 @@ export function serveHttp(server: DbosMcpServer, opts: HttpServeOptions): HttpSe
     const { WebStandardStreamableHTTPServerTransport } = await import(
       "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
     );
-    const transport = new WebStandardStreamableHTTPServerTransport({
+    const session = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
-        transports.set(id, transport);
+        transports.set(id, session);
       },
       onsessionclosed: (id) => {
         transports.delete(id);
       },
     });
-    transport.onclose = () => {
-      if (transport.sessionId) transports.delete(transport.sessionId);
+    session.onclose = () => {
+      if (session.sessionId) transports.delete(session.sessionId);
     };
-    await server.connect(transport);
-    return await transport.handleRequest(req, { parsedBody: body });
+    await server.connect(session);
+    return await session.handleRequest(req, { parsedBody: body });
   };
 
   const httpServer = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen: () => {} }, handler);

@@ -17,9 +17,9 @@ function backend(): MemoryBackend {
 
 async function withHttp(
   fn: (ctx: { url: string; connect: (headers?: Record<string, string>) => Promise<Client> }) => Promise<void>,
-  opts: { hostname?: string; token?: string; config?: Partial<Config> } = {},
+  opts: { hostname?: string; token?: string; config?: Partial<Config>; backend?: MemoryBackend } = {},
 ) {
-  const server = await createServer({ backend: backend(), config: opts.config, log: () => {} });
+  const server = await createServer({ backend: opts.backend ?? backend(), config: opts.config, log: () => {} });
   const http = serveHttp(server, { hostname: opts.hostname ?? "127.0.0.1", port: 0, token: opts.token, log: () => {} });
   const url = `http://127.0.0.1:${http.port}/mcp`;
   const clients: Client[] = [];
@@ -106,6 +106,32 @@ Deno.test("over HTTP, tools/list and calls answer exactly as over stdio", async 
     assertEquals(bad.isError, true);
     assertStringIncludes(textOf(bad), "workflow_id");
   });
+});
+
+Deno.test("over HTTP, a call with a '__proto__' key is refused, not run without it", async () => {
+  let cancels = 0;
+  const counting = backend();
+  counting.cancelWorkflow = () => {
+    cancels++;
+    return Promise.resolve();
+  };
+  await withHttp(async ({ connect }) => {
+    const c = await connect();
+    // JSON.parse keeps "__proto__" as a key; the SDK's schemas would turn it into a prototype and drop it.
+    const args = JSON.parse('{"__proto__": 1, "application_name": "app", "workflow_id": "wf-1"}');
+    const refused = await c.callTool({ name: "cancel_workflow", arguments: args }).then(
+      () => "answered",
+      (err: Error) => err.message,
+    );
+    assertStringIncludes(refused, "'__proto__' (at params.arguments.__proto__)");
+    assertEquals(cancels, 0);
+    const ok = await c.callTool({
+      name: "cancel_workflow",
+      arguments: { application_name: "app", workflow_id: "wf-1" },
+    });
+    assertEquals(ok.isError, undefined, textOf(ok));
+    assertEquals(cancels, 1);
+  }, { backend: counting });
 });
 
 Deno.test("over HTTP, read-only mode hides and refuses the same tools", async () => {

@@ -61,6 +61,22 @@ Deno.test("stdio transport: a line that is not JSON, or not JSON-RPC, gets an er
   assertEquals(answers.map((a) => [a.id, a.error.code]), [[null, -32700], [7, -32600], [null, -32600]]);
 });
 
+Deno.test("stdio transport: a request with a '__proto__' key anywhere in its params is refused, not passed on", async () => {
+  const call = (id: number, args: string) =>
+    `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"logout","arguments":${args}}}`;
+  const lines = [
+    call(1, '{"__proto__": 1}'),
+    call(2, '{"\\u005f_proto__": {"x": 1}}'), // the same key, escaped
+    call(3, '{"a": [{"b": {"__proto__": null}}]}'),
+    '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"__proto__":1}}',
+    call(4, '{"proto": 1, "constructor": 2}'),
+  ];
+  const { messages, answers } = await run([enc(lines.join("\n") + "\n")]);
+  assertEquals(messages.map((m) => (m as { id: number }).id), [4]);
+  assertEquals(answers.map((a) => [a.id, a.error.code]), [[1, -32602], [2, -32602], [3, -32602]]);
+  assert(answers[2].error.message.includes("params.arguments.a[0].b.__proto__"), answers[2].error.message);
+});
+
 Deno.test("stdio transport: a line over the limit is dropped with an error answer, the next line is read", async () => {
   const chunk = new Uint8Array(64 * 1024).fill(0x61); // "aaaa...", one read's worth
   const chunks = Array.from({ length: Math.ceil(MAX_LINE_BYTES / chunk.length) + 1 }, () => chunk);
