@@ -117,6 +117,15 @@ export class SecretSweep {
     return this.#texts.reduce((n, t) => n + t.text.length, 0);
   }
 
+  /** The sweep's part of a file's {@linkcode Figures}: leaks found, bytes swept, secrets looked for. */
+  figures(): Pick<Figures, "secretLeaks" | "sweptBytes" | "secretsLookedFor"> {
+    return {
+      secretLeaks: this.leaks().reduce((n, l) => n + l.count, 0),
+      sweptBytes: this.bytes,
+      secretsLookedFor: this.secretCount,
+    };
+  }
+
   /** Every occurrence of a secret: where, and the secret's first 4 characters. */
   leaks(): { where: string; secret: string; count: number }[] {
     const found: { where: string; secret: string; count: number }[] = [];

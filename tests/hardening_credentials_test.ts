@@ -242,9 +242,7 @@ Deno.test("credentials: empty, corrupt, missing, read-only, world-readable, and 
     assertEquals(sweep.leaks(), []);
   });
   await recordFigures("credentials", {
-    secretLeaks: sweep.leaks().reduce((n, l) => n + l.count, 0),
-    sweptBytes: sweep.bytes,
-    secretsLookedFor: sweep.secretCount,
+    ...sweep.figures(),
     extra,
     durationMs: elapsed(),
   });

@@ -293,9 +293,7 @@ Deno.test("upstream faults: clear errors, bounded retries, mutations sent once, 
   });
   await recordFigures("faults", {
     faultKinds: survived,
-    secretLeaks: sweep.leaks().reduce((n, l) => n + l.count, 0),
-    sweptBytes: sweep.bytes,
-    secretsLookedFor: sweep.secretCount,
+    ...sweep.figures(),
     durationMs: elapsed(),
   });
 });

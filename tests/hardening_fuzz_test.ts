@@ -587,9 +587,7 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
   await recordFigures("fuzz", {
     fuzzedCalls,
     crashes,
-    secretLeaks: sweep.leaks().reduce((n, l) => n + l.count, 0),
-    sweptBytes: sweep.bytes,
-    secretsLookedFor: sweep.secretCount,
+    ...sweep.figures(),
     extra,
     durationMs: elapsed(),
   });

@@ -267,9 +267,7 @@ Deno.test("stdio: garbage, 200 calls in flight, closing stdin and SIGTERM, with 
   });
   await recordFigures("stdio", {
     crashes,
-    secretLeaks: sweep.leaks().reduce((n, l) => n + l.count, 0),
-    sweptBytes: sweep.bytes,
-    secretsLookedFor: sweep.secretCount,
+    ...sweep.figures(),
     extra,
     durationMs: elapsed(),
   });
