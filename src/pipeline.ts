@@ -14,6 +14,7 @@ import type { JsonObject, SchemaIssue, SessionFacilities, ToolContext, ToolDefin
 import { DbosMcpError, isNotCapable, MissingPermissionError } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 import type { SecretSet } from "./secrets.ts";
+import { byteLength } from "./tools/_budget.ts";
 
 /** What the pipeline needs. */
 export interface PipelineOptions {
@@ -338,11 +339,6 @@ function dropTrailingItems(
     dropped += cut;
   }
   return { data: current, dropped };
-}
-
-const encoder = new TextEncoder();
-function byteLength(text: string): number {
-  return encoder.encode(text).length;
 }
 
 function describe(err: unknown): string {
