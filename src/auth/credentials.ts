@@ -259,11 +259,12 @@ export class CredentialStore {
    */
   async #readRaw(path: string): Promise<RawFile> {
     let info: Deno.FileInfo;
+    let stamp: string | undefined;
     let text: string;
     try {
       info = Deno.statSync(path);
       await this.#tighten(path, info.mode);
-      const stamp = stampOf(info);
+      stamp = stampOf(info);
       const cached = this.#cache.get(path);
       if (cached && stamp !== undefined && cached.stamp === stamp) return cached.raw;
       text = Deno.readTextFileSync(path);
@@ -273,7 +274,6 @@ export class CredentialStore {
       throw this.#fsError(err, "read", path);
     }
     const raw = parseRaw(text);
-    const stamp = stampOf(info);
     // Times are in milliseconds (coarser on some file systems): a file changed less than STAMP_SETTLE_MS ago
     // may change again without a new stamp, so it is read again next time (as git treats "racily clean" files).
     const changed = Math.max(info.mtime?.getTime() ?? Infinity, info.ctime?.getTime() ?? 0);
