@@ -143,7 +143,7 @@ export interface DbosMcpServer {
  */
 export async function createServer(options: CreateServerOptions = {}): Promise<DbosMcpServer> {
   const config: Config = { ...structuredClone(DEFAULTS), home: undefined, ...options.config };
-  if (config.home === undefined && !options.config?.home) config.home = defaultHome();
+  config.home ??= defaultHome();
   const secrets = new SecretSet();
   secrets.add(config.refreshToken);
   const log = options.log ?? stderrLogger(secrets);
@@ -184,6 +184,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
 
   const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend: activeBackend, log });
   const plugins: Plugin[] = [];
+  const tools: ToolDefinition[] = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(activeBackend.kind));
+  const owners = new Map<string, string>();
   try {
     for (const spec of config.plugins) {
       plugins.push(await loadPlugin(spec, config.pluginOptions[spec] ?? {}, host));
@@ -193,22 +195,18 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
       await plugin.setup?.(host);
       plugins.push(plugin);
     }
+    for (const plugin of plugins) {
+      for (const tool of plugin.tools ?? []) {
+        owners.set(tool.name, plugin.name);
+        if (tools.some((t) => t.name === tool.name)) {
+          throw new PluginLoadError(plugin.name, `its tool '${tool.name}' has the name of another tool`);
+        }
+        tools.push(tool);
+      }
+    }
   } catch (err) {
     await Promise.allSettled(plugins.map((p) => p.close?.()));
     throw err;
-  }
-
-  const tools: ToolDefinition[] = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(activeBackend.kind));
-  const owners = new Map<string, string>();
-  for (const plugin of plugins) {
-    for (const tool of plugin.tools ?? []) {
-      owners.set(tool.name, plugin.name);
-      if (tools.some((t) => t.name === tool.name)) {
-        await Promise.allSettled(plugins.map((p) => p.close?.()));
-        throw new PluginLoadError(plugin.name, `its tool '${tool.name}' has the name of another tool`);
-      }
-      tools.push(tool);
-    }
   }
 
   let toolBackend: WorkflowBackend = activeBackend;
