@@ -5,6 +5,7 @@
 // either backend, shapes included: an agent cannot tell them apart.
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
+import type { ServerProcess } from "./_server_process.ts";
 import { FAILING_MESSAGE, type SampleApp } from "./fixtures/sample_app_process.ts";
 
 /** A tool result as the SDK client returns it. */
@@ -13,6 +14,19 @@ export type Result = { isError?: boolean; structuredContent?: Record<string, unk
 export type Row = Record<string, unknown>;
 /** Calls one tool. */
 export type Call = (name: string, args?: Record<string, unknown>) => Promise<Result>;
+
+/** Calls tools on `server`, keeping every result (and whatever else is pushed) to check for leaked secrets. */
+export function recorder(server: Pick<ServerProcess, "client">): { call: Call; results: unknown[] } {
+  const results: unknown[] = [];
+  return {
+    results,
+    call: async (name, args = {}) => {
+      const res = await server.client.callTool({ name, arguments: args }) as Result;
+      results.push(res);
+      return res;
+    },
+  };
+}
 
 /** Polls `check` (a remote process's state) every 200 ms until it answers, for at most `ms`. */
 export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {

@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
 import { spawnConductorModeServer } from "./_server_process.ts";
-import { okCaller, type Result, type Row, runWorkflowScenarios } from "./_scenarios.ts";
+import { okCaller, recorder, type Result, type Row, runWorkflowScenarios } from "./_scenarios.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { startWorld } from "./fixtures/world.ts";
 import { join } from "../src/_path.ts";
@@ -22,12 +22,7 @@ Deno.test("end to end over stdio: login, inspect and steer a real DBOS app throu
   const home = await Deno.makeTempDir({ prefix: "dbos-mcp-home-" });
   const targets = { conductorUrl: world.conductor.baseUrl, loginUrl: login.loginUrl, cloudUrl: login.cloudUrl, home };
   const server = await spawnConductorModeServer(targets, { args: ["--login-wait", "10000", "--timeout", "15000"] });
-  const results: unknown[] = [];
-  const call = async (name: string, args: Record<string, unknown> = {}): Promise<Result> => {
-    const res = await server.client.callTool({ name, arguments: args }) as Result;
-    results.push(res);
-    return res;
-  };
+  const { call, results } = recorder(server);
   const ok = okCaller(call);
 
   try {

@@ -5,6 +5,7 @@
 // outputs and step errors.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
+import { recorder } from "./_scenarios.ts";
 import { conductorModeFlags, MOD_PATH, spawnConductorModeServer } from "./_server_process.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { startWorld } from "./fixtures/world.ts";
@@ -13,7 +14,6 @@ import { join } from "../src/_path.ts";
 
 const ORG = "acme";
 const APP = "sample-app";
-type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; content?: unknown };
 
 async function verify(path: string): Promise<{ code: number; out: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -37,12 +37,7 @@ Deno.test("production mode: read-only at every layer, no secret in any answer or
     args: ["--production", "--audit-log", auditLog, "--login-wait", "10000"],
     flags: (h, hosts) => conductorModeFlags({ hosts, home: h, paths: [logDir] }),
   });
-  const results: unknown[] = [];
-  const call = async (name: string, args: Record<string, unknown> = {}): Promise<Result> => {
-    const res = await server.client.callTool({ name, arguments: args }) as Result;
-    results.push(res);
-    return res;
-  };
+  const { call, results } = recorder(server);
   const id = world.app.ids.secrets;
   try {
     await t.step("log in (login tools are not mutations: production allows them)", async () => {

@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
 import { hostPortsOf, spawnServer, SYSDB_STRICT_ENV, sysdbModeFlags } from "./_server_process.ts";
-import { okCaller, type Result, type Row } from "./_scenarios.ts";
+import { okCaller, recorder, type Row } from "./_scenarios.ts";
 import { startPostgres } from "./fixtures/postgres.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { createDbosSchema, seedWorkflowsSql } from "./fixtures/dbos_schema.ts";
@@ -43,12 +43,7 @@ Deno.test("system-database failures are clear errors, the server keeps serving a
     flags: sysdbModeFlags({ hostPorts: hostPortsOf(Object.values(urls)) }),
     args: Object.entries(urls).flatMap(([name, url]) => ["--app", `${name}=${url}`]),
   });
-  const results: unknown[] = [];
-  const call = async (name: string, args: Record<string, unknown> = {}): Promise<Result> => {
-    const res = await server.client.callTool({ name, arguments: args }) as Result;
-    results.push(res);
-    return res;
-  };
+  const { call, results } = recorder(server);
   const ok = okCaller(call);
   const fails = async (app: string, tool = "list_workflows", args: Record<string, unknown> = {}) => {
     const res = await call(tool, { application_name: app, ...args });

@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
 import { hostPortsOf, spawnServer, sysdbModeFlags } from "./_server_process.ts";
-import type { Result } from "./_scenarios.ts";
+import { recorder } from "./_scenarios.ts";
 import { startPostgres } from "./fixtures/postgres.ts";
 import { startSampleApp } from "./fixtures/sample_app_process.ts";
 import { SEEDED_SECRETS } from "./fixtures/sample_secrets.ts";
@@ -24,12 +24,7 @@ Deno.test("production in system-database mode: nothing mutates, nothing leaks, e
     args: ["--production", "--audit-log", auditLog],
     env: { DBOS_SYSTEM_DATABASE_URL: url },
   });
-  const results: unknown[] = [];
-  const call = async (name: string, args: Record<string, unknown>) => {
-    const res = await server.client.callTool({ name, arguments: args }) as Result;
-    results.push(res);
-    return res;
-  };
+  const { call, results } = recorder(server);
   const APP = sample.appName;
   const long = sample.ids.long[1];
   try {

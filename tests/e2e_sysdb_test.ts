@@ -6,25 +6,10 @@
 // steers through the DBOS client of another SDK version.
 import { assert, assertEquals, assertMatch, assertNotEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
-import { hostPortsOf, type ServerProcess, spawnServer, sysdbModeFlags } from "./_server_process.ts";
-import { okCaller, type Result, type Row, runWorkflowScenarios } from "./_scenarios.ts";
+import { hostPortsOf, spawnServer, sysdbModeFlags } from "./_server_process.ts";
+import { okCaller, recorder, type Row, runWorkflowScenarios } from "./_scenarios.ts";
 import { startPostgres } from "./fixtures/postgres.ts";
 import { FAILING_MESSAGE, startSampleApp } from "./fixtures/sample_app_process.ts";
-
-/** Calls tools on `server`, keeping every result to check for leaked secrets. */
-function recorder(
-  server: ServerProcess,
-): { call: (n: string, a?: Record<string, unknown>) => Promise<Result>; results: unknown[] } {
-  const results: unknown[] = [];
-  return {
-    results,
-    call: async (name, args = {}) => {
-      const res = await server.client.callTool({ name, arguments: args }) as Result;
-      results.push(res);
-      return res;
-    },
-  };
-}
 
 /** The npm version a `deno.json` import names, e.g. `5.3.0`. */
 async function importedVersion(key: string): Promise<string> {

@@ -14,7 +14,7 @@ import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
 import { hasStackTrace, recordFigures, SecretSweep, stopwatch } from "./_hardening.ts";
 import { spawnConductorModeServer } from "./_server_process.ts";
-import type { Result, Row } from "./_scenarios.ts";
+import { recorder, type Row } from "./_scenarios.ts";
 import { ConductorFaults, deviceLogin, type FaultKind, writeCredentials } from "./fixtures/faults.ts";
 import type { ConductorOperation } from "./fixtures/conductor_emulator.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
@@ -76,12 +76,7 @@ Deno.test("upstream faults: clear errors, bounded retries, mutations sent once, 
     cloudUrl: viaProxy(login.cloudUrl, loginProxy.port),
     home,
   }, { args: ["--timeout", String(TIMEOUT_MS)] });
-  const results: unknown[] = [];
-  const call = async (name: string, args: Record<string, unknown> = {}): Promise<Result> => {
-    const res = await server.client.callTool({ name, arguments: args }) as Result;
-    results.push(res);
-    return res;
-  };
+  const { call, results } = recorder(server);
   const requestsOf = (op: ConductorOperation, since: number) =>
     world.conductor.requests.slice(since).filter((r) => r.operation === op).length;
   const readWorks = async () => {
