@@ -41,7 +41,7 @@ export {
   type OptionSpec,
   type RawValue,
   resolveConfig,
-} from "./src/config.ts";
+} from "./src/config/mod.ts";
 export {
   type CallDecision,
   type CallInfo,
@@ -52,8 +52,8 @@ export {
   type PluginFactory,
   type PluginHost,
   type ToolResult,
-} from "./src/plugin.ts";
-export { type HttpServeOptions, type HttpServing, serveHttp } from "./src/http_server.ts";
+} from "./src/plugin_host/contract.ts";
+export { type HttpServeOptions, type HttpServing, serveHttp } from "./src/transports/http.ts";
 export {
   defineTool,
   type JsonObject,
@@ -63,7 +63,7 @@ export {
   type ToolAnnotations,
   type ToolContext,
   type ToolDefinition,
-} from "./src/tool.ts";
+} from "./src/core/tool.ts";
 export type {
   Application,
   CallOptions,
@@ -86,15 +86,15 @@ export {
   NotFoundError,
   NotLoggedInError,
   UpstreamError,
-} from "./src/errors.ts";
-export type { AccessGrant, TokenSource } from "./src/auth/token_source.ts";
+} from "./src/core/errors.ts";
+export type { AccessGrant, TokenSource } from "./src/backends/conductor/token_port.ts";
 export type { LoginOutcome, LoginService, LoginStarted, LoginStatus, LogoutOutcome } from "./src/auth/login_service.ts";
-import { main } from "./src/cli.ts";
+import { main } from "./src/cli/main.ts";
 export { main };
-export { type Clock, systemClock } from "./src/clock.ts";
-export type { FetchLike } from "./src/http.ts";
-export type { LogFn } from "./src/log.ts";
-export { NAME, VERSION } from "./src/version.ts";
+export { type Clock, systemClock } from "./src/util/clock.ts";
+export type { FetchLike } from "./src/util/http_client.ts";
+export type { LogFn } from "./src/util/log.ts";
+export { NAME, VERSION } from "./src/util/version.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -10,7 +10,7 @@
  * @module
  */
 import { startConductorEmulator } from "../tests/fixtures/conductor_emulator.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 /** The organization, application and token of the canned Conductor. */
 export const CANNED = { org: "bench", app: "bench-app", token: "bench-token-0123456789" } as const;

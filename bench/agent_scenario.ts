@@ -18,8 +18,8 @@ import { parseArgs } from "node:util";
 import { startPostgres } from "../tests/fixtures/postgres.ts";
 import { createDbosSchema, seedWorkflowsSql } from "../tests/fixtures/dbos_schema.ts";
 import { connectInProcess } from "../tests/_mcp.ts";
-import { SysdbBackend } from "../src/backends/sysdb.ts";
-import { DEFAULTS } from "../src/config.ts";
+import { SysdbBackend } from "../src/backends/sysdb/backend.ts";
+import { DEFAULTS } from "../src/config/mod.ts";
 
 /** What the scenario measured. */
 export interface AgentScenarioResult {

@@ -11,7 +11,7 @@
  */
 import { connectInProcess } from "../tests/_mcp.ts";
 import { MemoryBackend } from "../tests/fixtures/memory_backend.ts";
-import { DEFAULTS } from "../src/config.ts";
+import { DEFAULTS } from "../src/config/mod.ts";
 import { type Figure, ratioOf } from "./_stats.ts";
 
 /** Options of {@linkcode benchAnswerSize}. */

@@ -46,7 +46,7 @@ export async function timeToToolsList(cmd: ServerCommand): Promise<{ ms: number;
  * system-database backend, and the first-party plugins.
  */
 export const LAZY_MODULES: RegExp =
-  /\/(@dbos-inc\/dbos-sdk|pg|pg-pool|pg-protocol)\/|\/src\/backends\/_?sysdb[^/]*\.ts$|\/plugins\//;
+  /\/(@dbos-inc\/dbos-sdk|pg|pg-pool|pg-protocol)\/|\/src\/backends\/sysdb\/|\/plugins\//;
 
 /** What a server has loaded by the time it answers `tools/list`. */
 export interface LoadedModules {

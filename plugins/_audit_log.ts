@@ -2,8 +2,8 @@
 // hash-chained records one at a time, flushes each to disk, and turns every
 // I/O failure into a lasting "cannot be written" state that the plugin turns
 // into refusals (fail closed).
-import { DbosMcpError, isNotCapable } from "../src/errors.ts";
-import { dirname } from "../src/_path.ts";
+import { DbosMcpError, isNotCapable } from "../src/core/errors.ts";
+import { dirname } from "../src/util/path.ts";
 import {
   AUDIT_FORMAT_VERSION,
   AUDIT_GENESIS,

@@ -1,8 +1,8 @@
 // The audit plugin's hooks, over an already opened AuditLog: what is recorded
 // for each call, and when a call is refused because it cannot be recorded.
-import type { CallInfo, CallOutcome, Plugin } from "../src/plugin.ts";
-import type { Clock } from "../src/clock.ts";
-import type { LogFn } from "../src/log.ts";
+import type { CallInfo, CallOutcome, Plugin } from "../src/plugin_host/contract.ts";
+import type { Clock } from "../src/util/clock.ts";
+import type { LogFn } from "../src/util/log.ts";
 import type { AuditClient, AuditDecision, AuditEntry, AuditOutcome } from "./_audit_chain.ts";
 import { type AuditLog, AuditLogUnavailableError } from "./_audit_log.ts";
 

@@ -1,5 +1,5 @@
 // Verifying an audit log's hash chain, and the `audit verify PATH` command.
-import { DbosMcpError, isNotCapable } from "../src/errors.ts";
+import { DbosMcpError, isNotCapable } from "../src/core/errors.ts";
 import { AUDIT_GENESIS, recordHash, shapeProblem } from "./_audit_chain.ts";
 
 /** Options of {@linkcode verifyAuditLog}. */

@@ -37,9 +37,9 @@
  *
  * @module
  */
-import { definePlugin, type Plugin, type PluginHost } from "../src/plugin.ts";
-import { systemClock } from "../src/clock.ts";
-import { ConfigError } from "../src/errors.ts";
+import { definePlugin, type Plugin, type PluginHost } from "../src/plugin_host/contract.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { ConfigError } from "../src/core/errors.ts";
 import { createRedactor, type RedactOptions } from "./redact.ts";
 import { AuditLog } from "./_audit_log.ts";
 import { auditHooks, type AuditRedactor } from "./_audit_plugin.ts";

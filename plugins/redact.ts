@@ -101,10 +101,10 @@
  *
  * @module
  */
-import type { CallInfo, Plugin, ToolResult } from "../src/plugin.ts";
+import type { CallInfo, Plugin, ToolResult } from "../src/plugin_host/contract.ts";
 import type { WorkflowBackend } from "../src/backends/backend.ts";
-import { definePlugin } from "../src/plugin.ts";
-import { ConfigError } from "../src/errors.ts";
+import { definePlugin } from "../src/plugin_host/contract.ts";
+import { ConfigError } from "../src/core/errors.ts";
 import { BUILTIN_PATTERNS, marker, PATTERN_KINDS, type ValuePattern } from "./_redact_patterns.ts";
 import { KEY_CATEGORIES, KeyClassifier } from "./_redact_keys.ts";
 import { RedactionEngine } from "./_redact_engine.ts";

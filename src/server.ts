@@ -1,71 +1,32 @@
 /**
- * Assembles the MCP server: the backend (Conductor or system database, read-only
- * wrapped in read-only mode), the login, the plugins, the tool list, and the
- * one pipeline every call goes through (see `pipeline.ts`).
+ * Assembles the MCP server, a short composition: complete the configuration,
+ * open the backend (`backends/mod.ts`), load the plugins
+ * (`plugin_host/loader.ts`), build the one pipeline every call goes through
+ * (`core/pipeline.ts`), and bind each MCP session to it (`mcp/session.ts`).
  *
  * @module
  */
 // @ts-types="@modelcontextprotocol/sdk/server/index"
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import {
-  CallToolRequestSchema,
-  type CallToolResult,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  type Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { z } from "zod";
-import { type Config, defaultHome, DEFAULTS } from "./config.ts";
-import { ConductorBackend } from "./backends/conductor.ts";
-import { LazyBackend } from "./backends/lazy.ts";
-import { ReadOnlyBackend } from "./backends/read_only.ts";
+import { type Config, defaultHome, DEFAULTS } from "./config/mod.ts";
+import { openBackend } from "./backends/mod.ts";
 import type { WorkflowBackend } from "./backends/backend.ts";
-import { AuthSession } from "./auth/session.ts";
-import type { LoginService } from "./auth/login_service.ts";
-import { type Clock, systemClock } from "./clock.ts";
-import type { FetchLike } from "./http.ts";
-import { type LogFn, stderrLogger } from "./log.ts";
-import { SecretSet } from "./secrets.ts";
-import type { SessionFacilities, ToolDefinition } from "./tool.ts";
-import { CallPipeline } from "./pipeline.ts";
-import type { Plugin, PluginHost } from "./plugin.ts";
-import { checkShape, loadPlugin, PluginLoadError } from "./plugins.ts";
-import { PROMPTS, RESOURCE_TEMPLATES, resourceCall, resourceContents, RESOURCES } from "./resources.ts";
+import { type Clock, systemClock } from "./util/clock.ts";
+import type { FetchLike } from "./util/http_client.ts";
+import { type LogFn, stderrLogger } from "./util/log.ts";
+import { SecretSet } from "./core/secrets.ts";
+import type { ToolDefinition } from "./core/tool.ts";
+import { CallPipeline } from "./core/pipeline.ts";
+import type { Plugin, PluginHost } from "./plugin_host/contract.ts";
+import { loadPlugins } from "./plugin_host/loader.ts";
 import { BUILTIN_TOOLS } from "./tools/mod.ts";
-import { NAME, VERSION } from "./version.ts";
+import { describeTool } from "./mcp/describe.ts";
+import { instructions } from "./mcp/instructions.ts";
+import { bindSession } from "./mcp/session.ts";
 
-/**
- * Instructions sent to the client at initialization, for the backend in use
- * and the policy in force.
- */
-export function instructions(kind: WorkflowBackend["kind"], readOnly: boolean): string {
-  return [
-    "Inspect and manage DBOS durable workflows.",
-    kind === "conductor"
-      ? "Start with list_applications. If a tool says the login is missing or expired, call login, show the " +
-        "user the URL it returns, then call login_complete."
-      : "Start with list_applications (this server reads each application's DBOS system database directly; no " +
-        "login is needed).",
-    "Workflow operations (list_workflows, get_workflow, list_steps, cancel/resume/fork) only work for " +
-    "applications whose status is AVAILABLE.",
-    "For 'what failed and why', call summarize_workflows first, then get_workflow with include_steps: true.",
-    readOnly
-      ? "This server is read-only: it cannot cancel, resume or fork workflows."
-      : "cancel_workflow, resume_workflow and fork_workflow change production state: confirm with the user first.",
-  ].join("\n");
-}
-
-/** The instructions of a Conductor-mode server that may change workflows. */
-export const INSTRUCTIONS: string = instructions("conductor", false);
+export { INSTRUCTIONS } from "./mcp/instructions.ts";
 
 /** Options of {@linkcode createServer}. */
 export interface CreateServerOptions {
@@ -149,72 +110,31 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   const log = options.log ?? stderrLogger(secrets);
   const clock = options.clock ?? systemClock;
 
-  let login: (LoginService & AuthSession) | undefined;
-  let backend = options.backend;
-  if (!backend && (config.databaseUrl || config.apps.length > 0)) {
-    // System-database mode: the DBOS SDK loads on the first call, not at start-up.
-    backend = new LazyBackend("sysdb", async () => {
-      const { createSysdbBackend } = await import("./backends/sysdb.ts");
-      return await createSysdbBackend(config, { readOnly: config.readOnly, log });
-    });
-  }
-  if (!backend) {
-    const session = new AuthSession({
-      home: config.home,
-      loginUrl: config.loginUrl,
-      cloudUrl: config.cloudUrl,
-      timeoutMs: config.timeoutMs,
-      loginWaitMs: config.loginWaitMs,
-      envRefreshToken: config.refreshToken,
-      clock,
-      fetch: options.fetch,
-      secrets,
-      warn: log,
-    });
-    login = session;
-    backend = new ConductorBackend({
-      baseUrl: config.conductorUrl,
-      tokens: session,
-      timeoutMs: config.timeoutMs,
-      clock,
-      fetch: options.fetch,
-    });
-  }
-  const activeBackend = config.readOnly ? new ReadOnlyBackend(backend) : backend;
+  const { backend, login } = openBackend(config, {
+    secrets,
+    log,
+    clock,
+    fetch: options.fetch,
+    backend: options.backend,
+  });
+  const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend, log });
+  const builtins = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(backend.kind));
+  const loaded = await loadPlugins(
+    config.plugins,
+    config.pluginOptions,
+    options.plugins ?? [],
+    host,
+    new Set(builtins.map((t) => t.name)),
+  );
+  const { plugins } = loaded;
+  const tools: ToolDefinition[] = [...builtins, ...loaded.tools];
 
-  const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend: activeBackend, log });
-  const plugins: Plugin[] = [];
-  const tools: ToolDefinition[] = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(activeBackend.kind));
-  const owners = new Map<string, string>();
-  try {
-    for (const spec of config.plugins) {
-      plugins.push(await loadPlugin(spec, config.pluginOptions[spec] ?? {}, host));
-    }
-    for (const plugin of options.plugins ?? []) {
-      checkShape(plugin?.name ?? "(unnamed)", plugin);
-      await plugin.setup?.(host);
-      plugins.push(plugin);
-    }
-    for (const plugin of plugins) {
-      for (const tool of plugin.tools ?? []) {
-        owners.set(tool.name, plugin.name);
-        if (tools.some((t) => t.name === tool.name)) {
-          throw new PluginLoadError(plugin.name, `its tool '${tool.name}' has the name of another tool`);
-        }
-        tools.push(tool);
-      }
-    }
-  } catch (err) {
-    await Promise.allSettled(plugins.map((p) => p.close?.()));
-    throw err;
-  }
-
-  let toolBackend: WorkflowBackend = activeBackend;
+  let toolBackend: WorkflowBackend = backend;
   for (const plugin of plugins) if (plugin.wrapBackend) toolBackend = plugin.wrapBackend(toolBackend);
 
   const pipeline = new CallPipeline({
     tools: new Map(tools.map((t) => [t.name, t])),
-    owners,
+    owners: loaded.owners,
     policy: { readOnly: config.readOnly, tools: config.tools, excludeTools: config.excludeTools },
     plugins,
     context: (signal, facilities) => ({
@@ -228,7 +148,6 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     log,
     maxResultBytes: config.maxResultBytes,
   });
-  const listed: Tool[] = pipeline.listable().map(describeTool);
 
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
@@ -240,92 +159,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
       if (--inFlight === 0) onIdle?.();
     }
   };
-
-  /** One MCP session: an SDK server bound to the shared pipeline. */
-  const openSession = (): Server => {
-    const server = new Server({ name: NAME, version: VERSION }, {
-      capabilities: { tools: {}, resources: {}, prompts: {}, logging: {} },
-      instructions: instructions(activeBackend.kind, config.readOnly),
-    });
-    const sessionId = crypto.randomUUID();
-    const session = () => ({ id: sessionId, client: server.getClientVersion() });
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
-    server.setRequestHandler(CallToolRequestSchema, (request, extra): Promise<CallToolResult> =>
-      track(async () => {
-        const progressToken = request.params._meta?.progressToken;
-        const facilities: SessionFacilities = {
-          confirm: (message) => confirmWith(server, message, config.noConfirm),
-          progress: async (progress, total, message) => {
-            if (progressToken === undefined) return;
-            await extra.sendNotification({
-              method: "notifications/progress",
-              params: {
-                progressToken,
-                progress,
-                ...(total !== undefined ? { total } : {}),
-                ...(message ? { message } : {}),
-              },
-            }).catch(() => {});
-          },
-        };
-        const answer = await pipeline.call(
-          request.params.name,
-          request.params.arguments,
-          extra.signal,
-          session(),
-          facilities,
-        );
-        if (answer.kind === "unknown-tool") throw new McpError(ErrorCode.InvalidParams, answer.message);
-        return answer.result as CallToolResult;
-      }));
-    server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: RESOURCES }));
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: RESOURCE_TEMPLATES }));
-    server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
-      track(async () => {
-        const uri = request.params.uri;
-        const call = resourceCall(uri);
-        if (!call) {
-          throw new McpError(
-            ErrorCode.InvalidParams,
-            `Unknown resource '${
-              uri.slice(0, 200)
-            }': use dbos://applications or dbos://applications/{app}/workflows/{id}.`,
-          );
-        }
-        const read = resourceContents(uri, await pipeline.call(call.tool, call.args, extra.signal, session()));
-        if (!read.ok) throw new McpError(ErrorCode.InvalidParams, read.message);
-        return { contents: read.contents };
-      }));
-    server.setRequestHandler(ListPromptsRequestSchema, () => ({
-      prompts: PROMPTS.map(({ name, title, description, arguments: args }) => ({
-        name,
-        title,
-        description,
-        arguments: args,
-      })),
-    }));
-    server.setRequestHandler(GetPromptRequestSchema, (request) => {
-      const prompt = PROMPTS.find((p) => p.name === request.params.name);
-      if (!prompt) {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `Unknown prompt '${String(request.params.name).slice(0, 100)}'; prompts: ${
-            PROMPTS.map((p) => p.name).join(", ")
-          }.`,
-        );
-      }
-      const args = request.params.arguments ?? {};
-      for (const a of prompt.arguments) {
-        if (a.required && !args[a.name]) {
-          throw new McpError(ErrorCode.InvalidParams, `Prompt ${prompt.name} needs the argument '${a.name}'.`);
-        }
-      }
-      return {
-        description: prompt.description,
-        messages: [{ role: "user" as const, content: { type: "text" as const, text: prompt.render(args) } }],
-      };
-    });
-    return server;
+  const sessionDeps = {
+    pipeline,
+    tools: pipeline.listable().map(describeTool),
+    instructions: instructions(backend.kind, config.readOnly),
+    noConfirm: config.noConfirm,
+    track,
   };
   const sessions = new Set<Server>();
 
@@ -333,7 +172,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   return {
     config,
     tools,
-    backend: activeBackend,
+    backend,
     plugins,
     idle: async (maxWaitMs) => {
       // Let requests already read from the transport reach their handlers first.
@@ -346,7 +185,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
       clearTimeout(timer);
     },
     connect: async (transport) => {
-      const server = openSession();
+      const server = bindSession(sessionDeps);
       sessions.add(server);
       server.onclose = () => sessions.delete(server);
       await server.connect(transport as Transport);
@@ -361,45 +200,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
             log(`plugin '${plugin.name}' failed to close: ${err instanceof Error ? err.message : String(err)}`);
           }
         }
-        await activeBackend.close();
+        await backend.close();
       })(),
   };
 }
 
-/** Asks the client's user to confirm, when the client can (elicitation) and confirmations are on. */
-async function confirmWith(
-  server: Server,
-  message: string,
-  off: boolean,
-): Promise<"accept" | "decline" | "unsupported"> {
-  if (off || !server.getClientCapabilities()?.elicitation) return "unsupported";
-  const answer = await server.elicitInput({
-    message,
-    requestedSchema: {
-      type: "object",
-      properties: { confirm: { type: "boolean", title: "Confirm", description: "Go ahead with this change?" } },
-      required: ["confirm"],
-    },
-  });
-  return answer.action === "accept" && answer.content?.confirm === true ? "accept" : "decline";
-}
-
-/** The `tools/list` entry of a tool: JSON Schemas from its zod schemas, and its annotations. */
-export function describeTool(tool: ToolDefinition): Tool {
-  return {
-    name: tool.name,
-    title: tool.annotations.title,
-    description: tool.description,
-    inputSchema: jsonSchema(tool.input as unknown as z.ZodType, "input") as Tool["inputSchema"],
-    outputSchema: jsonSchema(tool.output as unknown as z.ZodType, "output") as Tool["outputSchema"],
-    annotations: { ...tool.annotations },
-  };
-}
-
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
-    string,
-    unknown
-  >;
-  return rest;
-}
+export { describeTool } from "./mcp/describe.ts";

@@ -1,4 +1,4 @@
-import type { Clock } from "../src/clock.ts";
+import type { Clock } from "../src/util/clock.ts";
 
 /** A clock whose time moves only when something sleeps on it or `advance` is called. */
 export class FakeClock implements Clock {

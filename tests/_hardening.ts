@@ -5,7 +5,7 @@
 // `deno test` runs the test files of one run in one process, so the figures
 // go to a folder named after that process (or DBOS_MCP_HARDENING_DIR): one
 // JSON file per test file, no shared state between files or tests.
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 /** What one hardening test file measured. */
 export interface Figures {

@@ -16,9 +16,9 @@ import auditPlugin, {
 import { AuditLog, type AuditSink } from "../plugins/_audit_log.ts";
 import { auditHooks } from "../plugins/_audit_plugin.ts";
 import { recordHash } from "../plugins/_audit_chain.ts";
-import { DEFAULTS } from "../src/config.ts";
-import { ConfigError } from "../src/errors.ts";
-import type { CallInfo, CallOutcome, Plugin, PluginHost, ToolResult } from "../src/plugin.ts";
+import { DEFAULTS } from "../src/config/mod.ts";
+import { ConfigError } from "../src/core/errors.ts";
+import type { CallInfo, CallOutcome, Plugin, PluginHost, ToolResult } from "../src/plugin_host/contract.ts";
 import type { WorkflowBackend } from "../src/backends/backend.ts";
 import { connectInProcess, textOf } from "./_mcp.ts";
 import { StaticBackend } from "./fixtures/static_backend.ts";

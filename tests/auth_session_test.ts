@@ -8,9 +8,9 @@ import {
   revokeRefreshToken,
 } from "../src/auth/device_flow.ts";
 import { jwtExpiry } from "../src/auth/_jwt.ts";
-import { MissingPermissionError, NotLoggedInError, UpstreamError } from "../src/errors.ts";
-import { SecretSet } from "../src/secrets.ts";
-import { join } from "../src/_path.ts";
+import { MissingPermissionError, NotLoggedInError, UpstreamError } from "../src/core/errors.ts";
+import { SecretSet } from "../src/core/secrets.ts";
+import { join } from "../src/util/path.ts";
 import { assert, assertEquals, assertNotEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { FakeClock } from "./_fake_clock.ts";
 import { type LoginEmulator, type LoginEmulatorOptions, startLoginEmulator } from "./fixtures/login_emulator.ts";

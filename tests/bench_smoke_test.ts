@@ -4,7 +4,7 @@
 // checked is structural: Conductor mode loads no DBOS SDK, pg, system-database
 // backend or plugin before it answers tools/list.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 import { percentile, summarize } from "../bench/_stats.ts";
 import { slope } from "../bench/growth.ts";
 import { LAZY_MODULES } from "../bench/cold_start.ts";
@@ -50,7 +50,7 @@ Deno.test("bench helpers: percentiles, slope, module patterns and formatting", (
   for (const url of [`${npm}/@dbos-inc/dbos-sdk/5.3.0/dist/src/index.js`, `${npm}/pg/8.23.1/lib/index.js`]) {
     assert(LAZY_MODULES.test(url), url);
   }
-  for (const path of ["src/backends/sysdb.ts", "src/backends/_sysdb_map.ts", "plugins/redact.ts"]) {
+  for (const path of ["src/backends/sysdb/backend.ts", "src/backends/sysdb/_map.ts", "plugins/redact.ts"]) {
     assert(LAZY_MODULES.test(`file:///work/main/${path}`), path);
   }
   for (const url of [`${npm}/@modelcontextprotocol/sdk/1.32.2/dist/esm/types.js`, "file:///work/main/src/server.ts"]) {

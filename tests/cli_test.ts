@@ -1,8 +1,8 @@
 // The command line: flags, environment, defaults, usage errors, --help and
 // --version, in-process and as a real process.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { helpText, parseCommand } from "../src/cli.ts";
-import { DEFAULTS, OPTIONS } from "../src/config.ts";
+import { helpText, parseCommand } from "../src/cli/main.ts";
+import { DEFAULTS, OPTIONS } from "../src/config/mod.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];

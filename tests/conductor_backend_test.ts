@@ -4,9 +4,9 @@
 // the Conductor emulator and a real DBOS app is in e2e_conductor_test.ts.
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { FakeClock } from "./_fake_clock.ts";
-import { ConductorBackend } from "../src/backends/conductor.ts";
-import type { AccessGrant, TokenSource } from "../src/auth/token_source.ts";
-import { InvalidArgumentError, NotFoundError, NotLoggedInError, UpstreamError } from "../src/errors.ts";
+import { ConductorBackend } from "../src/backends/conductor/client.ts";
+import type { AccessGrant, TokenSource } from "../src/backends/conductor/token_port.ts";
+import { InvalidArgumentError, NotFoundError, NotLoggedInError, UpstreamError } from "../src/core/errors.ts";
 
 interface Seen {
   method: string;

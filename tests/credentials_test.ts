@@ -1,6 +1,6 @@
 import { type Credentials, CredentialsFileError, CredentialStore } from "../src/auth/credentials.ts";
-import { NotLoggedInError } from "../src/errors.ts";
-import { join } from "../src/_path.ts";
+import { NotLoggedInError } from "../src/core/errors.ts";
+import { join } from "../src/util/path.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
 
 const POSIX = Deno.build.os !== "windows";

@@ -30,7 +30,7 @@ import { type PgCluster, startPostgres } from "./fixtures/postgres.ts";
 import { type SampleApp, startSampleApp } from "./fixtures/sample_app_process.ts";
 import { hostPortsOf, MOD_PATH, type ServerProcess, spawnServer, sysdbModeFlags } from "./_server_process.ts";
 import { textOf } from "./_mcp.ts";
-import { redactUrl } from "../src/config.ts";
+import { redactUrl } from "../src/config/mod.ts";
 
 const APP = "demo-shop";
 const bold = (s: string) => Deno.stdout.isTerminal() ? `\x1b[1m${s}\x1b[0m` : s;

@@ -11,7 +11,7 @@ import { spawnConductorModeServer } from "./_server_process.ts";
 import { okCaller, recorder, type Result, type Row, runWorkflowScenarios } from "./_scenarios.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { startWorld } from "./fixtures/world.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 const ORG = "acme";
 const APP = "sample-app";

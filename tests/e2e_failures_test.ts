@@ -6,7 +6,7 @@ import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
 import { conductorModeFlags, spawnConductorModeServer } from "./_server_process.ts";
 import { type LoginEmulator, startLoginEmulator } from "./fixtures/login_emulator.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown> };
 

@@ -10,7 +10,7 @@ import { conductorModeFlags, MOD_PATH, spawnConductorModeServer } from "./_serve
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { startWorld } from "./fixtures/world.ts";
 import { CONTROL_VALUES, SEEDED_SECRETS, SEEDS } from "./fixtures/sample_secrets.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 const ORG = "acme";
 const APP = "sample-app";

@@ -10,7 +10,7 @@ import { recorder } from "./_scenarios.ts";
 import { startPostgres } from "./fixtures/postgres.ts";
 import { startSampleApp } from "./fixtures/sample_app_process.ts";
 import { SEEDED_SECRETS } from "./fixtures/sample_secrets.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 Deno.test("production in system-database mode: nothing mutates, nothing leaks, every call audited", async (t) => {
   await using pg = await startPostgres();

@@ -3,7 +3,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { conductorModeFlags, MOD_PATH } from "./_server_process.ts";
 import { startConductorEmulator } from "./fixtures/conductor_emulator.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CONFORMANCE_PLUGIN = new URL("./fixtures/plugins/conformance_plugin.ts", import.meta.url).pathname;

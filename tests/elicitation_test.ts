@@ -9,7 +9,7 @@ import { Client, textOf } from "./_mcp.ts";
 import { StaticBackend } from "./fixtures/static_backend.ts";
 import { MemoryBackend } from "./fixtures/memory_backend.ts";
 import { createServer } from "../src/server.ts";
-import type { Config } from "../src/config.ts";
+import type { Config } from "../src/config/mod.ts";
 import type { WorkflowBackend } from "../src/backends/backend.ts";
 
 async function connect(

@@ -10,7 +10,7 @@ import { isError, spawnPeer, type StdioPeer, textOf } from "./fixtures/stdio_pee
 import { startConductorEmulator } from "./fixtures/conductor_emulator.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { deviceLogin, type LoginTokens, writeCredentials } from "./fixtures/faults.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 const ORG = "acme";
 const POSIX = Deno.build.os !== "windows";

@@ -2,12 +2,12 @@
 // scripted `fetch` and a fake clock: no network, no waiting.
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { FakeClock } from "./_fake_clock.ts";
-import { ConductorBackend, pathSegment } from "../src/backends/conductor.ts";
-import type { AccessGrant, TokenSource } from "../src/auth/token_source.ts";
+import { ConductorBackend, pathSegment } from "../src/backends/conductor/client.ts";
+import type { AccessGrant, TokenSource } from "../src/backends/conductor/token_port.ts";
 import { AuthSession } from "../src/auth/session.ts";
-import { InvalidArgumentError, MissingPermissionError, UpstreamError } from "../src/errors.ts";
-import { type FetchLike, HttpExchangeError, httpRequest } from "../src/http.ts";
-import { SecretSet } from "../src/secrets.ts";
+import { InvalidArgumentError, MissingPermissionError, UpstreamError } from "../src/core/errors.ts";
+import { type FetchLike, HttpExchangeError, httpRequest } from "../src/util/http_client.ts";
+import { SecretSet } from "../src/core/secrets.ts";
 
 const tokens: TokenSource = {
   getAccess: (): Promise<AccessGrant> => Promise.resolve({ token: "tok", organization: "acme" }),

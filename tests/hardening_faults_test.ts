@@ -20,7 +20,7 @@ import type { ConductorOperation } from "./fixtures/conductor_emulator.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { startWorld } from "./fixtures/world.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 const ORG = "acme";
 const APP = "sample-app";

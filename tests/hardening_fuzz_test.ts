@@ -20,7 +20,7 @@ import { deviceLogin, writeCredentials } from "./fixtures/faults.ts";
 import { startPostgres } from "./fixtures/postgres.ts";
 import { createDbosSchema, seedWorkflowsSql } from "./fixtures/dbos_schema.ts";
 import { verifyAuditLog } from "../plugins/audit.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 const ORG = "acme";
 /** The application the synthetic executor answers for. */

@@ -11,7 +11,7 @@ import { isError, spawnPeer, textOf } from "./fixtures/stdio_peer.ts";
 import { startConductorEmulator } from "./fixtures/conductor_emulator.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { deviceLogin, writeCredentials } from "./fixtures/faults.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 const ORG = "acme";
 /**

@@ -12,7 +12,7 @@ import { type RecordedRequest, startConductorEmulator } from "./fixtures/conduct
 import { type LoginEmulator, startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { deviceLogin, writeCredentials } from "./fixtures/faults.ts";
 import { verifyAuditLog } from "../plugins/audit.ts";
-import { join } from "../src/_path.ts";
+import { join } from "../src/util/path.ts";
 
 const ORG = "acme";
 const APP = "sample-app";

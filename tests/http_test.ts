@@ -6,8 +6,8 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_ass
 import { Client, connectInProcess, textOf } from "./_mcp.ts";
 import { MemoryBackend } from "./fixtures/memory_backend.ts";
 import { createServer } from "../src/server.ts";
-import { parseListen, serveHttp } from "../src/http_server.ts";
-import type { Config } from "../src/config.ts";
+import { parseListen, serveHttp } from "../src/transports/http.ts";
+import type { Config } from "../src/config/mod.ts";
 
 function backend(): MemoryBackend {
   const b = new MemoryBackend();

@@ -4,10 +4,10 @@
 // place by a transforming plugin.
 import { z } from "zod";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { CallPipeline } from "../src/pipeline.ts";
-import { SecretSet } from "../src/secrets.ts";
-import { defineTool } from "../src/tool.ts";
-import type { CallOutcome, Plugin, ToolResult } from "../src/plugin.ts";
+import { CallPipeline } from "../src/core/pipeline.ts";
+import { SecretSet } from "../src/core/secrets.ts";
+import { defineTool } from "../src/core/tool.ts";
+import type { CallOutcome, Plugin, ToolResult } from "../src/plugin_host/contract.ts";
 import { StaticBackend } from "./fixtures/static_backend.ts";
 
 const SECRET = "s3cret-token-value-0123456789";

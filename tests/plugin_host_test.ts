@@ -6,8 +6,8 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_as
 import { connectInProcess, textOf } from "./_mcp.ts";
 import { StaticBackend } from "./fixtures/static_backend.ts";
 import { createServer, type CreateServerOptions } from "../src/server.ts";
-import { PluginLoadError } from "../src/plugins.ts";
-import type { Config } from "../src/config.ts";
+import { PluginLoadError } from "../src/plugin_host/loader.ts";
+import type { Config } from "../src/config/mod.ts";
 import { getWorkflow } from "../src/tools/workflows.ts";
 
 const plugin = (name: string) => new URL(`./fixtures/plugins/${name}.ts`, import.meta.url).pathname;

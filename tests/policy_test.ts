@@ -1,7 +1,7 @@
 // The tool policy (read-only, --tools, --exclude-tools) and the backend-level
 // read-only wall.
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
-import { decide, globMatch } from "../src/policy.ts";
+import { decide, globMatch } from "../src/core/policy.ts";
 import { ReadOnlyBackend, ReadOnlyError } from "../src/backends/read_only.ts";
 import type { WorkflowBackend } from "../src/backends/backend.ts";
 import { BUILTIN_TOOLS } from "../src/tools/mod.ts";

@@ -2,7 +2,7 @@
 // table must match what the code does.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { conductorModeFlags, sysdbModeFlags, V8_FLAGS } from "./_server_process.ts";
-import { OPTIONS } from "../src/config.ts";
+import { OPTIONS } from "../src/config/mod.ts";
 import { BUILTIN_TOOLS } from "../src/tools/mod.ts";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));

@@ -27,8 +27,8 @@ import redactPlugin, {
   RedactOptionsError,
   redactResult,
 } from "../plugins/redact.ts";
-import { ConfigError } from "../src/errors.ts";
-import type { CallInfo, ToolResult } from "../src/plugin.ts";
+import { ConfigError } from "../src/core/errors.ts";
+import type { CallInfo, ToolResult } from "../src/plugin_host/contract.ts";
 import type { Step, Workflow } from "../src/backends/backend.ts";
 import { getWorkflow, listSteps, listWorkflows } from "../src/tools/workflows.ts";
 

@@ -2,7 +2,7 @@
 // in arbitrary chunks become messages, what a bad line is answered with, and
 // how answers reach stdout however little each write takes.
 import { assert, assertEquals } from "./_assert.ts";
-import { MAX_LINE_BYTES, StdioLineTransport, type StdioStreams } from "../src/_stdio_transport.ts";
+import { MAX_LINE_BYTES, StdioLineTransport, type StdioStreams } from "../src/transports/stdio.ts";
 
 /** Streams that hand out `chunks` one read at a time, then the end, and keep what is written. */
 function streams(chunks: Uint8Array[], opts: { maxWrite?: number; gone?: Error } = {}) {

@@ -6,11 +6,11 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { startPostgres } from "./fixtures/postgres.ts";
 import { createDbosSchema, seedWorkflowsSql } from "./fixtures/dbos_schema.ts";
-import { CLIENT_SCHEMA_VERSION, SysdbBackend, SystemDatabaseError } from "../src/backends/sysdb.ts";
-import { SystemDatabase } from "../src/backends/_sysdb_database.ts";
-import { targetsFromConfig } from "../src/backends/_sysdb_targets.ts";
-import { DEFAULTS } from "../src/config.ts";
-import { NotFoundError } from "../src/errors.ts";
+import { CLIENT_SCHEMA_VERSION, SysdbBackend, SystemDatabaseError } from "../src/backends/sysdb/backend.ts";
+import { SystemDatabase } from "../src/backends/sysdb/_database.ts";
+import { targetsFromConfig } from "../src/backends/sysdb/_targets.ts";
+import { DEFAULTS } from "../src/config/mod.ts";
+import { NotFoundError } from "../src/core/errors.ts";
 import pg from "pg";
 
 type Config = ConstructorParameters<typeof SysdbBackend>[0];

@@ -9,16 +9,16 @@ import {
   toStep,
   toWorkflow,
   valueText,
-} from "../src/backends/_sysdb_map.ts";
-import { targetsFromConfig, withStartupOptions } from "../src/backends/_sysdb_targets.ts";
+} from "../src/backends/sysdb/_map.ts";
+import { targetsFromConfig, withStartupOptions } from "../src/backends/sysdb/_targets.ts";
 import {
   type DatabaseLabel,
   describeDatabaseError,
   scrubber,
   SystemDatabaseError,
-} from "../src/backends/_sysdb_errors.ts";
-import { findPassword, parsePassLine } from "../src/backends/_sysdb_password.ts";
-import { ConfigError, NotFoundError } from "../src/errors.ts";
+} from "../src/backends/sysdb/_errors.ts";
+import { findPassword, parsePassLine } from "../src/backends/sysdb/_password.ts";
+import { ConfigError, NotFoundError } from "../src/core/errors.ts";
 
 const FULL: ClientWorkflow = {
   workflowID: "wf-1",

@@ -4,8 +4,8 @@
 // against the tool's output schema, so a mismatch would fail these calls.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { connectInProcess, textOf } from "./_mcp.ts";
-import { ConductorBackend } from "../src/backends/conductor.ts";
-import type { AccessGrant, TokenSource } from "../src/auth/token_source.ts";
+import { ConductorBackend } from "../src/backends/conductor/client.ts";
+import type { AccessGrant, TokenSource } from "../src/backends/conductor/token_port.ts";
 
 const tokens: TokenSource = {
   getAccess: (): Promise<AccessGrant> => Promise.resolve({ token: "t0ken-value", organization: "org" }),

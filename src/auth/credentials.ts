@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { DbosMcpError, type ErrorCode, MissingPermissionError, NotLoggedInError } from "../errors.ts";
-import { join } from "../_path.ts";
+import { DbosMcpError, type ErrorCode, MissingPermissionError, NotLoggedInError } from "../core/errors.ts";
+import { join } from "../util/path.ts";
 
 /** A saved login. */
 export interface Credentials {

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { DbosMcpError, NotLoggedInError, UpstreamError } from "../errors.ts";
-import { bodyExcerpt, type FetchLike, httpRequest, type HttpResponse, parseJsonBody } from "../http.ts";
+import { DbosMcpError, NotLoggedInError, UpstreamError } from "../core/errors.ts";
+import { bodyExcerpt, type FetchLike, httpRequest, type HttpResponse, parseJsonBody } from "../util/http_client.ts";
 
 /** The DBOS login service. */
 export const DEFAULT_LOGIN_URL = "https://login.dbos.dev";

@@ -10,11 +10,11 @@
  * @module
  */
 import type { CallOptions } from "../backends/backend.ts";
-import { type Clock, systemClock } from "../clock.ts";
-import { DbosMcpError, MissingPermissionError, NotLoggedInError } from "../errors.ts";
-import type { FetchLike } from "../http.ts";
-import type { SecretSet } from "../secrets.ts";
-import type { AccessGrant, TokenSource } from "./token_source.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { DbosMcpError, MissingPermissionError, NotLoggedInError } from "../core/errors.ts";
+import type { FetchLike } from "../util/http_client.ts";
+import type { SecretSet } from "../core/secrets.ts";
+import type { AccessGrant, TokenSource } from "../backends/conductor/token_port.ts";
 import { type Credentials, CredentialsFileError, CredentialStore, type PendingLogin } from "./credentials.ts";
 import {
   DEFAULT_CLIENT_ID,
@@ -155,7 +155,7 @@ export class NoPendingLoginError extends DbosMcpError {
  * @example Logging in from two tool calls
  * ```ts ignore
  * import { AuthSession } from "./session.ts";
- * import { SecretSet } from "../secrets.ts";
+ * import { SecretSet } from "../core/secrets.ts";
  * const session = new AuthSession({
  *   home: "/home/me/.dbos-mcp",
  *   loginUrl: "https://login.dbos.dev",

@@ -16,7 +16,7 @@ import type {
   Workflow,
   WorkflowBackend,
 } from "./backend.ts";
-import { DbosMcpError } from "../errors.ts";
+import { DbosMcpError } from "../core/errors.ts";
 
 /** Thrown when something tries to mutate through a read-only backend. */
 export class ReadOnlyError extends DbosMcpError {

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { defineTool } from "../tool.ts";
+import { defineTool } from "../core/tool.ts";
 import { applicationName, applicationShape, executorShape } from "./_schemas.ts";
 import { isoTime, pairs } from "./_render.ts";
 import { normalizeApplication, normalizeExecutor } from "./_normalize.ts";

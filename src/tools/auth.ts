@@ -4,9 +4,9 @@
  * @module
  */
 import { z } from "zod";
-import { defineTool, type ToolContext } from "../tool.ts";
+import { defineTool, type ToolContext } from "../core/tool.ts";
 import type { LoginService } from "../auth/login_service.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../core/errors.ts";
 
 function loginOf(ctx: ToolContext): LoginService {
   if (!ctx.login) throw new ConfigError("This server has no login: it does not use DBOS Conductor.");

@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from "zod";
-import { defineTool, type ToolContext } from "../tool.ts";
+import { defineTool, type ToolContext } from "../core/tool.ts";
 import type { Workflow } from "../backends/backend.ts";
 import { applicationName, workflowId } from "./_schemas.ts";
 import { timeArg } from "./_time.ts";

@@ -5,9 +5,9 @@
  * @module
  */
 import { z } from "zod";
-import { defineTool, type ToolContext } from "../tool.ts";
+import { defineTool, type ToolContext } from "../core/tool.ts";
 import { applicationName, workflowId, workflowRef } from "./_schemas.ts";
-import { DbosMcpError, NotFoundError } from "../errors.ts";
+import { DbosMcpError, NotFoundError } from "../core/errors.ts";
 import { normalizeWorkflow } from "./_normalize.ts";
 import { age } from "./_render.ts";
 

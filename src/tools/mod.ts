@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ToolDefinition } from "../tool.ts";
+import type { ToolDefinition } from "../core/tool.ts";
 import { login, loginComplete, logout } from "./auth.ts";
 import { listApplications, listExecutors } from "./applications.ts";
 import { getWorkflow, listSteps, listWorkflows } from "./workflows.ts";

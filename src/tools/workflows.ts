@@ -4,12 +4,12 @@
  * @module
  */
 import { z } from "zod";
-import { defineTool, type ToolContext } from "../tool.ts";
+import { defineTool, type ToolContext } from "../core/tool.ts";
 import { type ListWorkflowsFilter, type Step, type Workflow, WORKFLOW_STATUSES } from "../backends/backend.ts";
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError } from "../core/errors.ts";
 import { applicationName, stepShape, workflowId, workflowShape } from "./_schemas.ts";
 import { timeArg } from "./_time.ts";
-import { byteLength, clip, clipFields, jsonBytes } from "./_budget.ts";
+import { byteLength, clip, clipFields, jsonBytes } from "../core/budget.ts";
 import { cursorAfter, decodeCursor, encodeCursor, type PageCursor, queryKey } from "./_cursor.ts";
 import { isoTime, pairs, stepLine, workflowLine } from "./_render.ts";
 import { normalizeStep, normalizeWorkflow } from "./_normalize.ts";

@@ -6,9 +6,10 @@
  *
  * @module
  */
-import type { Plugin, PluginFactory, PluginHost } from "./plugin.ts";
-import { DbosMcpError, isNotCapable } from "./errors.ts";
-import { isAbsolute, resolve } from "./_path.ts";
+import type { Plugin, PluginFactory, PluginHost } from "./contract.ts";
+import type { ToolDefinition } from "../core/tool.ts";
+import { DbosMcpError, isNotCapable } from "../core/errors.ts";
+import { isAbsolute, resolve } from "../util/path.ts";
 
 /**
  * First-party plugins by short name. Literal dynamic imports keep them in the
@@ -16,8 +17,8 @@ import { isAbsolute, resolve } from "./_path.ts";
  * and from a compiled binary.
  */
 const FIRST_PARTY: Record<string, () => Promise<{ default: unknown }>> = {
-  redact: () => import("../plugins/redact.ts"),
-  audit: () => import("../plugins/audit.ts"),
+  redact: () => import("../../plugins/redact.ts"),
+  audit: () => import("../../plugins/audit.ts"),
 };
 
 /** A plugin could not be loaded or set up. */
@@ -103,4 +104,56 @@ export function checkShape(spec: string, p: unknown): asserts p is Plugin {
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+}
+
+/** The plugins of a server and the tools they add. */
+export interface LoadedPlugins {
+  /** The plugins, in load order: those named by spec, then those given built. */
+  plugins: Plugin[];
+  /** The tools the plugins add. */
+  tools: ToolDefinition[];
+  /** The name of the plugin that added each plugin tool. */
+  owners: Map<string, string>;
+}
+
+/**
+ * Loads the plugins named by `specs` (with their options), then sets up the
+ * plugins given already built, and collects their tools. A tool whose name
+ * is already taken (by `builtinNames` or another plugin) stops start-up; on
+ * any failure, the plugins loaded so far are closed before the error is
+ * thrown.
+ *
+ * @throws {PluginLoadError} when a plugin cannot be loaded or set up, or names a tool twice.
+ */
+export async function loadPlugins(
+  specs: readonly string[],
+  options: Readonly<Record<string, Record<string, unknown>>>,
+  built: readonly Plugin[],
+  host: PluginHost,
+  builtinNames: ReadonlySet<string>,
+): Promise<LoadedPlugins> {
+  const plugins: Plugin[] = [];
+  const tools: ToolDefinition[] = [];
+  const owners = new Map<string, string>();
+  try {
+    for (const spec of specs) plugins.push(await loadPlugin(spec, options[spec] ?? {}, host));
+    for (const plugin of built) {
+      checkShape(plugin?.name ?? "(unnamed)", plugin);
+      await plugin.setup?.(host);
+      plugins.push(plugin);
+    }
+    for (const plugin of plugins) {
+      for (const tool of plugin.tools ?? []) {
+        if (builtinNames.has(tool.name) || owners.has(tool.name)) {
+          throw new PluginLoadError(plugin.name, `its tool '${tool.name}' has the name of another tool`);
+        }
+        owners.set(tool.name, plugin.name);
+        tools.push(tool);
+      }
+    }
+  } catch (err) {
+    await Promise.allSettled(plugins.map((p) => p.close?.()));
+    throw err;
+  }
+  return { plugins, tools, owners };
 }

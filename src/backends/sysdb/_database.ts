@@ -11,10 +11,10 @@ import { allMigrations } from "@dbos-inc/dbos-sdk/internal/sysdb_migrations/inte
 import { runWithAbortableDbRetries } from "@dbos-inc/dbos-sdk/internal/context";
 import pg from "pg";
 import { parse as parseConnectionString } from "pg-connection-string";
-import type { LogFn } from "../log.ts";
-import { type DatabaseTarget, withStartupOptions } from "./_sysdb_targets.ts";
-import { passwordLookup } from "./_sysdb_password.ts";
-import type { Scrub } from "./_sysdb_errors.ts";
+import type { LogFn } from "../../util/log.ts";
+import { type DatabaseTarget, withStartupOptions } from "./_targets.ts";
+import { passwordLookup } from "./_password.ts";
+import type { Scrub } from "./_errors.ts";
 
 /**
  * The DBOS system-schema version this server's DBOS client is written for

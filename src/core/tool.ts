@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { WorkflowBackend } from "./backends/backend.ts";
-import type { LoginService } from "./auth/login_service.ts";
+import type { WorkflowBackend } from "../backends/backend.ts";
+import type { LoginService } from "../auth/login_service.ts";
 
 /** MCP tool annotations; `readOnlyHint` is always set explicitly. */
 export interface ToolAnnotations {

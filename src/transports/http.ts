@@ -8,9 +8,9 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { DbosMcpServer } from "./server.ts";
-import { ConfigError } from "./errors.ts";
-import type { LogFn } from "./log.ts";
+import type { DbosMcpServer } from "../server.ts";
+import { ConfigError } from "../core/errors.ts";
+import type { LogFn } from "../util/log.ts";
 import { protoKeyRefusal } from "./_proto_keys.ts";
 
 /** Where and how to listen. */

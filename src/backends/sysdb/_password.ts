@@ -4,10 +4,10 @@
 // HOME without asking Deno first and, when that is not allowed, crashes the
 // process from inside a socket callback; this lookup asks first, and says
 // which grant is missing instead.
-import { ConfigError } from "../errors.ts";
-import { join } from "../_path.ts";
-import { readEnv } from "../config.ts";
-import type { DatabaseTarget } from "./_sysdb_targets.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { join } from "../../util/path.ts";
+import { readEnv } from "../../config/mod.ts";
+import type { DatabaseTarget } from "./_targets.ts";
 
 /** One line of a password file. */
 interface PassEntry {

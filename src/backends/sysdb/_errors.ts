@@ -3,7 +3,7 @@
 // refused, the DBOS schema is missing or too old, a statement timed out, the
 // connection is read-only. Messages name the application and the database
 // as host:port/name, never with a password.
-import { DbosMcpError, isNotCapable, UpstreamError } from "../errors.ts";
+import { DbosMcpError, isNotCapable, UpstreamError } from "../../core/errors.ts";
 
 /** Why a system database cannot serve, in a few words (shown by list_applications). */
 export type UnavailableKind =

@@ -15,10 +15,16 @@ import type {
   Step,
   Workflow,
   WorkflowBackend,
-} from "./backend.ts";
-import type { AccessGrant, TokenSource } from "../auth/token_source.ts";
-import { type Clock, systemClock } from "../clock.ts";
-import { type DbosMcpError, InvalidArgumentError, NotFoundError, NotLoggedInError, UpstreamError } from "../errors.ts";
+} from "../backend.ts";
+import type { AccessGrant, TokenSource } from "./token_port.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
+import {
+  type DbosMcpError,
+  InvalidArgumentError,
+  NotFoundError,
+  NotLoggedInError,
+  UpstreamError,
+} from "../../core/errors.ts";
 import {
   bodyExcerpt,
   type FetchLike,
@@ -26,7 +32,7 @@ import {
   httpRequest,
   type HttpResponse,
   parseJsonBody,
-} from "../http.ts";
+} from "../../util/http_client.ts";
 
 const SERVICE = "DBOS Conductor";
 const MAYBE_DONE =

@@ -1,8 +1,8 @@
 // The system databases of the configuration: one per `--app NAME=URL`, and
 // one for `--database-url` (named by `--app-name`, or by the application
 // names the database itself records). Pure: nothing here connects.
-import type { Config } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import type { Config } from "../../config/mod.ts";
+import { ConfigError } from "../../core/errors.ts";
 
 /** One configured system database. */
 export interface DatabaseTarget {

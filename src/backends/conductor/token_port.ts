@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CallOptions } from "../backends/backend.ts";
+import type { CallOptions } from "../backend.ts";
 
 /** A usable access token and whom it belongs to. */
 export interface AccessGrant {

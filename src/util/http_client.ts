@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { isNotCapable, MissingPermissionError, UpstreamError } from "./errors.ts";
+import { isNotCapable, MissingPermissionError, UpstreamError } from "../core/errors.ts";
 
 /** A request made with {@linkcode httpRequest}. */
 export interface HttpRequest {

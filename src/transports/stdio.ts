@@ -3,7 +3,7 @@
 // one reused buffer each way instead of a new buffer per message.
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { McpTransport } from "./server.ts";
+import type { McpTransport } from "../server.ts";
 import { protoKeyRefusal } from "./_proto_keys.ts";
 
 /** The longest line read from stdin; a longer one is dropped, with an error answer. */

@@ -9,12 +9,12 @@
  * @module
  */
 import { decide, type ToolPolicy } from "./policy.ts";
-import type { CallDecision, CallInfo, CallOutcome, ClientInfo, Plugin, ToolResult } from "./plugin.ts";
+import type { CallDecision, CallInfo, CallOutcome, ClientInfo, Plugin, ToolResult } from "../plugin_host/contract.ts";
 import type { JsonObject, SchemaIssue, SessionFacilities, ToolContext, ToolDefinition } from "./tool.ts";
 import { DbosMcpError, isNotCapable, MissingPermissionError } from "./errors.ts";
-import type { LogFn } from "./log.ts";
+import type { LogFn } from "../util/log.ts";
 import type { SecretSet } from "./secrets.ts";
-import { byteLength } from "./tools/_budget.ts";
+import { byteLength } from "./budget.ts";
 
 /** What the pipeline needs. */
 export interface PipelineOptions {

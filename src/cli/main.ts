@@ -6,12 +6,12 @@
  * @module
  */
 import { FlagParseError, type FlagSpec, parseFlags } from "./_args.ts";
-import { type Config, loadConfigFile, OPTIONS, readEnv, resolveConfig } from "./config.ts";
-import { DbosMcpError } from "./errors.ts";
-import { createServer } from "./server.ts";
-import { StdioLineTransport } from "./_stdio_transport.ts";
-import { type HttpServing, parseListen, serveHttp } from "./http_server.ts";
-import { NAME, VERSION } from "./version.ts";
+import { type Config, loadConfigFile, OPTIONS, readEnv, resolveConfig } from "../config/mod.ts";
+import { DbosMcpError } from "../core/errors.ts";
+import { createServer } from "../server.ts";
+import { StdioLineTransport } from "../transports/stdio.ts";
+import { type HttpServing, parseListen, serveHttp } from "../transports/http.ts";
+import { NAME, VERSION } from "../util/version.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   help: { type: "boolean", short: "h" },
@@ -106,7 +106,7 @@ export async function main(args: string[]): Promise<number> {
       console.error(`dbos-mcp: ${command.message}`);
       return 2;
     case "audit": {
-      const { runAuditCli } = await import("../plugins/audit.ts");
+      const { runAuditCli } = await import("../../plugins/audit.ts");
       return await runAuditCli(command.args);
     }
   }

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { Config } from "./config.ts";
-import type { WorkflowBackend } from "./backends/backend.ts";
-import type { JsonObject, ToolDefinition } from "./tool.ts";
-import type { LogFn } from "./log.ts";
+import type { Config } from "../config/mod.ts";
+import type { WorkflowBackend } from "../backends/backend.ts";
+import type { JsonObject, ToolDefinition } from "../core/tool.ts";
+import type { LogFn } from "../util/log.ts";
 
 /** The client that opened the MCP session. */
 export interface ClientInfo {

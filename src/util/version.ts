@@ -4,7 +4,7 @@
  *
  * @module
  */
-import denoJson from "../deno.json" with { type: "json" };
+import denoJson from "../../deno.json" with { type: "json" };
 
 /** Package name, e.g. `@x/dbos-mcp`. */
 export const NAME: string = denoJson.name;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PipelineAnswer } from "./pipeline.ts";
+import type { PipelineAnswer } from "../core/pipeline.ts";
 
 /** The resources a client can list. */
 export const RESOURCES: { uri: string; name: string; title: string; description: string; mimeType: string }[] = [{

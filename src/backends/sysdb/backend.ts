@@ -16,7 +16,7 @@
  * @module
  */
 import { type DBOSClient, Error as DbosErrors } from "@dbos-inc/dbos-sdk";
-import type { Config } from "../config.ts";
+import type { Config } from "../../config/mod.ts";
 import type {
   Application,
   CallOptions,
@@ -26,10 +26,10 @@ import type {
   Step,
   Workflow,
   WorkflowBackend,
-} from "./backend.ts";
-import type { LogFn } from "../log.ts";
-import { type DbosMcpError, InvalidArgumentError, isNotCapable, NotFoundError } from "../errors.ts";
-import { CLIENT_SCHEMA_VERSION, type Probe, SystemDatabase, withRetryBudget } from "./_sysdb_database.ts";
+} from "../backend.ts";
+import type { LogFn } from "../../util/log.ts";
+import { type DbosMcpError, InvalidArgumentError, isNotCapable, NotFoundError } from "../../core/errors.ts";
+import { CLIENT_SCHEMA_VERSION, type Probe, SystemDatabase, withRetryBudget } from "./_database.ts";
 import {
   type DatabaseLabel,
   describeDatabaseError,
@@ -37,9 +37,9 @@ import {
   type Scrub,
   scrubber,
   SystemDatabaseError,
-} from "./_sysdb_errors.ts";
-import { type ClientWorkflow, toClientListInput, toStep, toWorkflow } from "./_sysdb_map.ts";
-import { type DatabaseTarget, targetsFromConfig } from "./_sysdb_targets.ts";
+} from "./_errors.ts";
+import { type ClientWorkflow, toClientListInput, toStep, toWorkflow } from "./_map.ts";
+import { type DatabaseTarget, targetsFromConfig } from "./_targets.ts";
 
 export { CLIENT_SCHEMA_VERSION, SystemDatabaseError };
 

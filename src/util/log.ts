@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SecretSet } from "./secrets.ts";
+import type { SecretSet } from "../core/secrets.ts";
 
 /** Writes one diagnostic line. */
 export type LogFn = (message: string) => void;

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { ConfigError } from "./errors.ts";
-import { join } from "./_path.ts";
+import { ConfigError } from "../core/errors.ts";
+import { join } from "../util/path.ts";
 
 /** One application's system database (system-database mode). */
 export interface AppDatabase {
@@ -606,7 +606,7 @@ export interface ConfigSources {
  *
  * @example Flags win over the environment
  * ```ts
- * import { resolveConfig } from "./config.ts";
+ * import { resolveConfig } from "./mod.ts";
  * const env = { DBOS_MCP_TIMEOUT_MS: "5000" } as Record<string, string>;
  * const config = resolveConfig({ flags: { timeout: "1000" }, env: (k) => env[k] });
  * console.log(config.timeoutMs); // 1000

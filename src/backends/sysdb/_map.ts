@@ -4,7 +4,7 @@
 // step shapes, with numbers as strings, errors as their message text, and
 // inputs and outputs as readable text (JSON where the value allows it). Pure
 // functions: nothing here touches a database or imports the DBOS SDK.
-import type { ListWorkflowsFilter, Step, Workflow } from "./backend.ts";
+import type { ListWorkflowsFilter, Step, Workflow } from "../backend.ts";
 
 /** The parts of the DBOS client's `WorkflowStatus` this module reads. */
 export interface ClientWorkflow {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { CallDecision } from "./plugin.ts";
+import type { CallDecision } from "../plugin_host/contract.ts";
 import type { ToolDefinition } from "./tool.ts";
 
 /** The policy settings. */

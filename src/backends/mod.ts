@@ -1,0 +1,90 @@
+/**
+ * Chooses and opens the backend a configuration asks for: the DBOS system
+ * database when one is configured (loaded lazily, so Conductor mode never
+ * loads the DBOS SDK or the Postgres driver), DBOS Conductor otherwise. In
+ * read-only mode the backend is wrapped in the read-only wall, so a
+ * mutation is refused here even if a tool or plugin asked for one.
+ *
+ * Adding a backend is a change to this file: a new branch in
+ * {@linkcode openBackend}, nothing in the server.
+ *
+ * @module
+ */
+import type { Config } from "../config/mod.ts";
+import type { SecretSet } from "../core/secrets.ts";
+import type { LoginService } from "../auth/login_service.ts";
+import { AuthSession } from "../auth/session.ts";
+import type { Clock } from "../util/clock.ts";
+import type { FetchLike } from "../util/http_client.ts";
+import type { LogFn } from "../util/log.ts";
+import type { WorkflowBackend } from "./backend.ts";
+import { ConductorBackend } from "./conductor/client.ts";
+import { LazyBackend } from "./lazy.ts";
+import { ReadOnlyBackend } from "./read_only.ts";
+
+/** What {@linkcode openBackend} needs besides the configuration. */
+export interface BackendDeps {
+  /** Records every secret the backend or the login sees, for scrubbing. */
+  secrets: SecretSet;
+  /** Where diagnostics go. */
+  log: LogFn;
+  /** Source of time and delays. */
+  clock: Clock;
+  /** `fetch` for every remote call. */
+  fetch?: FetchLike;
+  /** A backend built by the caller, used instead of one from the configuration (still wrapped when read-only). */
+  backend?: WorkflowBackend;
+}
+
+/** An opened backend and, where the backend has one, its login. */
+export interface OpenedBackend {
+  /** The backend the tools call (already behind the read-only wall in read-only mode). */
+  backend: WorkflowBackend;
+  /** The login the login tools drive, when the backend needs one. */
+  login?: LoginService;
+}
+
+/** Whether the configuration names a system database (system-database mode). */
+export function usesSystemDatabase(config: Pick<Config, "databaseUrl" | "apps">): boolean {
+  return Boolean(config.databaseUrl) || config.apps.length > 0;
+}
+
+/**
+ * Opens the backend of a completed configuration. Nothing is connected
+ * yet: the system database is opened on the first call, and Conductor is
+ * reached per call.
+ */
+export function openBackend(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
+  const opened = deps.backend ? { backend: deps.backend } : open(config, deps);
+  return config.readOnly ? { ...opened, backend: new ReadOnlyBackend(opened.backend) } : opened;
+}
+
+function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
+  if (usesSystemDatabase(config)) {
+    const backend = new LazyBackend("sysdb", async () => {
+      const { createSysdbBackend } = await import("./sysdb/backend.ts");
+      return await createSysdbBackend(config, { readOnly: config.readOnly, log: deps.log });
+    });
+    return { backend };
+  }
+  const login = new AuthSession({
+    home: config.home,
+    loginUrl: config.loginUrl,
+    cloudUrl: config.cloudUrl,
+    timeoutMs: config.timeoutMs,
+    loginWaitMs: config.loginWaitMs,
+    envRefreshToken: config.refreshToken,
+    clock: deps.clock,
+    fetch: deps.fetch,
+    secrets: deps.secrets,
+    warn: deps.log,
+  });
+  const backend = new ConductorBackend({
+    baseUrl: config.conductorUrl,
+    tokens: login,
+    timeoutMs: config.timeoutMs,
+    clock: deps.clock,
+    fetch: deps.fetch,
+  });
+  return { backend, login };
+}
