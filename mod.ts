@@ -33,14 +33,23 @@ export {
 } from "./src/server.ts";
 export {
   type AppDatabase,
+  completeConfig,
+  type CompleteConfigOptions,
   type Config,
+  type ConfigOf,
   type ConfigSources,
   DEFAULTS,
+  type KindOf,
   loadConfigFile,
+  OPTION_TABLE,
+  type OptionEntry,
+  type OptionKind,
   OPTIONS,
   type OptionSpec,
+  type Parser,
   type RawValue,
   resolveConfig,
+  type ValueOf,
 } from "./src/config/mod.ts";
 export {
   type CallDecision,

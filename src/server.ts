@@ -10,7 +10,7 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type Config, defaultHome, DEFAULTS } from "./config/mod.ts";
+import { completeConfig, type Config } from "./config/mod.ts";
 import { openBackend } from "./backends/mod.ts";
 import type { WorkflowBackend } from "./backends/backend.ts";
 import { type Clock, systemClock } from "./util/clock.ts";
@@ -30,7 +30,12 @@ export { INSTRUCTIONS } from "./mcp/instructions.ts";
 
 /** Options of {@linkcode createServer}. */
 export interface CreateServerOptions {
-  /** Configuration; missing fields take their defaults. */
+  /**
+   * Configuration, completed exactly as the command line's: missing fields
+   * take their defaults, values are checked, `auditLog` loads the audit
+   * plugin and `production` means read-only, redaction and a required audit
+   * (see {@linkcode completeConfig}).
+   */
   config?: Partial<Config>;
   /** Use this backend instead of building one from the configuration. */
   backend?: WorkflowBackend;
@@ -90,6 +95,7 @@ export interface DbosMcpServer {
  * (Conductor, or the system database when one is configured), loads the
  * plugins and applies the tool policy.
  *
+ * @throws {ConfigError} when the configuration is invalid, e.g. `production` without `auditLog`.
  * @throws {PluginLoadError} when a plugin cannot be loaded or set up.
  *
  * @example Serving over stdio
@@ -103,8 +109,7 @@ export interface DbosMcpServer {
  * ```
  */
 export async function createServer(options: CreateServerOptions = {}): Promise<DbosMcpServer> {
-  const config: Config = { ...structuredClone(DEFAULTS), home: undefined, ...options.config };
-  config.home ??= defaultHome();
+  const config = completeConfig(options.config);
   const secrets = new SecretSet();
   secrets.add(config.refreshToken);
   const log = options.log ?? stderrLogger(secrets);

@@ -9,7 +9,7 @@
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { DbosMcpServer } from "../server.ts";
-import { ConfigError } from "../core/errors.ts";
+import { isLoopback, parseListen, requireTokenBeyondLoopback } from "../config/listen.ts";
 import type { LogFn } from "../util/log.ts";
 import { protoKeyRefusal } from "./_proto_keys.ts";
 
@@ -37,23 +37,7 @@ export interface HttpServing {
   shutdown(): Promise<void>;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
-
-/** Whether `hostname` only accepts connections from this machine. */
-export function isLoopback(hostname: string): boolean {
-  return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
-
-/** Parses `HOST:PORT`, `:PORT` or `PORT` (host defaults to 127.0.0.1). */
-export function parseListen(text: string): { hostname: string; port: number } {
-  const m = text.trim().match(/^(?:(\[[0-9a-fA-F:]+\]|[^:\s]*):)?(\d{1,5})$/);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
-    throw new ConfigError(`--http must be HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:8808), got ${JSON.stringify(text)}`);
-  }
-  const host = m[1] ? m[1].replace(/^\[|\]$/g, "") : "127.0.0.1";
-  return { hostname: host, port };
-}
+export { isLoopback, parseListen };
 
 function rpcError(status: number, message: string, headers: Record<string, string> = {}): Response {
   return jsonRpcError(status, null, -32000, message, headers);
@@ -86,12 +70,7 @@ function sameSecret(a: string, b: string): boolean {
  * @throws {ConfigError} when asked to listen beyond loopback without a token.
  */
 export function serveHttp(server: DbosMcpServer, opts: HttpServeOptions): HttpServing {
-  if (!isLoopback(opts.hostname) && !opts.token) {
-    throw new ConfigError(
-      `--http ${opts.hostname}:${opts.port} listens beyond this machine: set a bearer secret with --http-token ` +
-        "or DBOS_MCP_HTTP_TOKEN (clients send it as 'Authorization: Bearer <secret>')",
-    );
-  }
+  requireTokenBeyondLoopback(opts.hostname, opts.port, opts.token);
   const transports = new Map<string, WebStandardStreamableHTTPServerTransport>();
   let allowedHosts = new Set<string>();
   let allowedOrigins = new Set<string>();
