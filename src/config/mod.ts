@@ -77,6 +77,16 @@ export interface Config {
   http: string | undefined;
   /** Bearer secret HTTP clients must send (required beyond loopback). */
   httpToken: string | undefined;
+  /** Largest HTTP request body, in bytes (413 beyond). */
+  httpMaxBodyBytes: number;
+  /** Most MCP sessions open at once over HTTP (503 beyond). */
+  httpMaxSessions: number;
+  /** An HTTP session without requests for this long is ended, in milliseconds. */
+  httpIdleTimeoutMs: number;
+  /** Time limit to read an HTTP request's body, in milliseconds (408 beyond). */
+  httpReadTimeoutMs: number;
+  /** Host names HTTP requests may name besides the bind address (DNS rebinding). */
+  httpAllowedHosts: string[];
   /** Do not ask the user to confirm cancel and fork (elicitation). */
   noConfirm: boolean;
 }
@@ -108,6 +118,11 @@ export const DEFAULTS: Readonly<Omit<Config, "home">> = Object.freeze({
   maxFieldBytes: 1_024,
   http: undefined,
   httpToken: undefined,
+  httpMaxBodyBytes: 4_194_304,
+  httpMaxSessions: 64,
+  httpIdleTimeoutMs: 1_800_000,
+  httpReadTimeoutMs: 30_000,
+  httpAllowedHosts: [],
   noConfirm: false,
 });
 
@@ -550,6 +565,56 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   {
+    key: "httpMaxBodyBytes",
+    flag: "http-max-body-bytes",
+    env: "DBOS_MCP_HTTP_MAX_BODY_BYTES",
+    kind: "string",
+    value: "N",
+    defaultText: String(DEFAULTS.httpMaxBodyBytes),
+    description: "Largest HTTP request body, in bytes: a larger one (or Content-Length) is refused with 413.",
+    parse: parseInteger(1_024, 268_435_456, "bytes"),
+  },
+  {
+    key: "httpMaxSessions",
+    flag: "http-max-sessions",
+    env: "DBOS_MCP_HTTP_MAX_SESSIONS",
+    kind: "string",
+    value: "N",
+    defaultText: String(DEFAULTS.httpMaxSessions),
+    description: "Most MCP sessions open at once over HTTP: one more initialize is refused with 503.",
+    parse: parseInteger(1, 10_000, "sessions"),
+  },
+  {
+    key: "httpIdleTimeoutMs",
+    flag: "http-idle-timeout",
+    env: "DBOS_MCP_HTTP_IDLE_TIMEOUT_MS",
+    kind: "string",
+    value: "MS",
+    defaultText: String(DEFAULTS.httpIdleTimeoutMs),
+    description: "End an HTTP session after this many milliseconds without a request or a call in flight.",
+    parse: parseInteger(1_000, 86_400_000, "milliseconds"),
+  },
+  {
+    key: "httpReadTimeoutMs",
+    flag: "http-read-timeout",
+    env: "DBOS_MCP_HTTP_READ_TIMEOUT_MS",
+    kind: "string",
+    value: "MS",
+    defaultText: String(DEFAULTS.httpReadTimeoutMs),
+    description: "Time limit to read an HTTP request body, in milliseconds: a slower one is refused with 408.",
+    parse: parseInteger(100, 600_000, "milliseconds"),
+  },
+  {
+    key: "httpAllowedHosts",
+    flag: "http-allowed-hosts",
+    env: "DBOS_MCP_HTTP_ALLOWED_HOSTS",
+    kind: "list",
+    value: "HOSTS",
+    defaultText: "(the bind address; on loopback also localhost, 127.0.0.1, [::1])",
+    description: "More Host names HTTP clients may use, e.g. 'mcp.example.com,10.0.0.5:8808' (DNS rebinding check).",
+    parse: listOf(parseHostName),
+  },
+  {
     key: "noConfirm",
     flag: "no-confirm",
     env: "DBOS_MCP_NO_CONFIRM",
@@ -560,6 +625,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: parseBoolean,
   },
 ];
+
+function parseHostName(text: string, source: string): string {
+  const m = text.toLowerCase().match(
+    /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:\d{1,5})?$/,
+  );
+  if (!m || (m[5] && Number(m[5].slice(1)) > 65535)) {
+    throw new ConfigError(
+      `${source} must list host names, IPv4 or [IPv6] addresses, each with an optional :PORT ` +
+        `(e.g. mcp.example.com,10.0.0.5:8808), got '${text.slice(0, 100)}'`,
+    );
+  }
+  return text.toLowerCase();
+}
 
 function parseListenText(raw: RawValue, source: string): string {
   const text = str(raw, source).trim();
