@@ -24,7 +24,7 @@ import { loadPlugins } from "./plugin_host/loader.ts";
 import { BUILTIN_TOOLS } from "./tools/mod.ts";
 import { describeTool } from "./mcp/describe.ts";
 import { instructions } from "./mcp/instructions.ts";
-import { bindSession } from "./mcp/session.ts";
+import { bindSession, plainErrorMessages } from "./mcp/session.ts";
 
 export { INSTRUCTIONS } from "./mcp/instructions.ts";
 
@@ -193,7 +193,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
       const server = bindSession(sessionDeps);
       sessions.add(server);
       server.onclose = () => sessions.delete(server);
-      await server.connect(transport as Transport);
+      await server.connect(plainErrorMessages(transport) as Transport);
     },
     close: () =>
       closing ??= (async () => {

@@ -21,3 +21,69 @@ export class FakeClock implements Clock {
     return Promise.resolve();
   }
 }
+
+/**
+ * A clock whose time moves only when the test calls {@linkcode ManualClock.advance}:
+ * sleeps wait until then, as timers would, so a loop that sleeps does not spin.
+ */
+export class ManualClock implements Clock {
+  #now: number;
+  #sleepers: { at: number; resolve: () => void }[] = [];
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.#now = start;
+  }
+  now(): number {
+    return this.#now;
+  }
+  /** How many sleeps are waiting. */
+  get waiting(): number {
+    return this.#sleepers.length;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const sleeper = {
+        at: this.#now + ms,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.#sleepers = this.#sleepers.filter((s) => s !== sleeper);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#sleepers.push(sleeper);
+    });
+  }
+  /** Moves time on by `ms`, waking each sleep when its time comes and letting what it wakes run. */
+  async advance(ms: number): Promise<void> {
+    const end = this.#now + ms;
+    for (;;) {
+      const next = this.#sleepers.filter((s) => s.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!next) break;
+      this.#now = Math.max(this.#now, next.at);
+      this.#sleepers = this.#sleepers.filter((s) => s !== next);
+      next.resolve();
+      await settle();
+    }
+    this.#now = end;
+    await settle();
+  }
+  /** Resolves once something sleeps on this clock (polls the event loop, bounded to 5 s). */
+  async untilWaiting(count = 1): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (this.#sleepers.length < count) {
+      if (Date.now() > deadline) {
+        throw new Error(`nothing slept on the clock within 5 s (${this.#sleepers.length} waiting)`);
+      }
+      await settle();
+    }
+  }
+}
+
+/** Lets every ready task and I/O callback run once. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

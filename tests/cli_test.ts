@@ -2,7 +2,7 @@
 // --version, in-process and as a real process.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { helpText, parseCommand } from "../src/cli/main.ts";
-import { DEFAULTS, OPTIONS } from "../src/config/mod.ts";
+import { type Config, DEFAULTS, OPTIONS } from "../src/config/mod.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -103,6 +103,57 @@ Deno.test("parseCommand() takes repeated and comma-separated lists, and booleans
   const env = await parseCommand([], envOf({ DBOS_MCP_READ_ONLY: "yes please" }));
   assert(env.kind === "usage-error");
   assertStringIncludes(env.message, "DBOS_MCP_READ_ONLY must be true or false");
+});
+
+Deno.test("parseCommand() reads the HTTP limits and allowed hosts from flags, environment and defaults", async () => {
+  const pick = (
+    c: Config,
+  ) => [c.httpMaxBodyBytes, c.httpMaxSessions, c.httpIdleTimeoutMs, c.httpReadTimeoutMs, c.httpAllowedHosts];
+  const none = await parseCommand([], envOf({}));
+  assert(none.kind === "serve");
+  assertEquals(pick(none.config), [4_194_304, 64, 1_800_000, 30_000, []]);
+  const flags = await parseCommand([
+    "--http-max-body-bytes",
+    "65536",
+    "--http-max-sessions",
+    "8",
+    "--http-idle-timeout",
+    "60000",
+    "--http-read-timeout",
+    "5000",
+    "--http-allowed-hosts",
+    "MCP.example.com,10.0.0.5:8808",
+    "--http-allowed-hosts",
+    "[fd00::1]",
+  ], envOf({ DBOS_MCP_HTTP_MAX_SESSIONS: "2" }));
+  assert(flags.kind === "serve");
+  assertEquals(pick(flags.config), [65_536, 8, 60_000, 5_000, ["mcp.example.com", "10.0.0.5:8808", "[fd00::1]"]]);
+  const env = await parseCommand(
+    [],
+    envOf({
+      DBOS_MCP_HTTP_MAX_BODY_BYTES: "2048",
+      DBOS_MCP_HTTP_MAX_SESSIONS: "2",
+      DBOS_MCP_HTTP_IDLE_TIMEOUT_MS: "1000",
+      DBOS_MCP_HTTP_READ_TIMEOUT_MS: "100",
+      DBOS_MCP_HTTP_ALLOWED_HOSTS: "a.example, b.example",
+    }),
+  );
+  assert(env.kind === "serve");
+  assertEquals(pick(env.config), [2_048, 2, 1_000, 100, ["a.example", "b.example"]]);
+  for (
+    const [args, expected] of [
+      [["--http-max-body-bytes", "10"], "--http-max-body-bytes must be a whole number of bytes from 1024"],
+      [["--http-max-sessions", "0"], "--http-max-sessions must be a whole number of sessions from 1"],
+      [["--http-idle-timeout", "soon"], "--http-idle-timeout must be a whole number of milliseconds"],
+      [["--http-read-timeout", "0"], "--http-read-timeout must be a whole number of milliseconds from 100"],
+      [["--http-allowed-hosts", "evil.example/x"], "--http-allowed-hosts must list host names"],
+      [["--http-allowed-hosts", "a.example:99999"], "--http-allowed-hosts must list host names"],
+    ] as const
+  ) {
+    const cmd = await parseCommand([...args], envOf({}));
+    assert(cmd.kind === "usage-error", `${args.join(" ")} is a usage error`);
+    assertStringIncludes(cmd.message, expected);
+  }
 });
 
 Deno.test("--production means read-only, redact and a required audit log, and needs --audit-log", async () => {

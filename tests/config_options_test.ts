@@ -82,6 +82,11 @@ Deno.test("DEFAULTS keep the documented defaults of every option", () => {
     maxFieldBytes: 1_024,
     http: undefined,
     httpToken: undefined,
+    httpMaxBodyBytes: 4_194_304,
+    httpMaxSessions: 64,
+    httpIdleTimeoutMs: 1_800_000,
+    httpReadTimeoutMs: 30_000,
+    httpAllowedHosts: [],
     noConfirm: false,
   });
   assert(Object.isFrozen(DEFAULTS), "DEFAULTS cannot be changed by a caller");

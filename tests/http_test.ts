@@ -6,8 +6,16 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_ass
 import { Client, connectInProcess, textOf } from "./_mcp.ts";
 import { MemoryBackend } from "./fixtures/memory_backend.ts";
 import { createServer } from "../src/server.ts";
-import { parseListen, serveHttp } from "../src/transports/http.ts";
-import type { Config } from "../src/config/mod.ts";
+import {
+  HTTP_LIMITS,
+  type HttpServeOptions,
+  type HttpServing,
+  parseListen,
+  serveHttp,
+} from "../src/transports/http.ts";
+import { type Config, DEFAULTS } from "../src/config/mod.ts";
+import { ManualClock } from "./_fake_clock.ts";
+import { MOD_PATH } from "./_server_process.ts";
 
 function backend(): MemoryBackend {
   const b = new MemoryBackend();
@@ -16,11 +24,27 @@ function backend(): MemoryBackend {
 }
 
 async function withHttp(
-  fn: (ctx: { url: string; connect: (headers?: Record<string, string>) => Promise<Client> }) => Promise<void>,
-  opts: { hostname?: string; token?: string; config?: Partial<Config>; backend?: MemoryBackend } = {},
+  fn: (ctx: {
+    url: string;
+    connect: (headers?: Record<string, string>) => Promise<Client>;
+    http: HttpServing;
+  }) => Promise<void>,
+  opts: {
+    hostname?: string;
+    token?: string;
+    config?: Partial<Config>;
+    backend?: MemoryBackend;
+    http?: Partial<HttpServeOptions>;
+  } = {},
 ) {
   const server = await createServer({ backend: opts.backend ?? backend(), config: opts.config, log: () => {} });
-  const http = serveHttp(server, { hostname: opts.hostname ?? "127.0.0.1", port: 0, token: opts.token, log: () => {} });
+  const http = serveHttp(server, {
+    hostname: opts.hostname ?? "127.0.0.1",
+    port: 0,
+    token: opts.token,
+    log: () => {},
+    ...opts.http,
+  });
   const url = `http://127.0.0.1:${http.port}/mcp`;
   const clients: Client[] = [];
   const connect = async (headers: Record<string, string> = {}) => {
@@ -30,7 +54,7 @@ async function withHttp(
     return client;
   };
   try {
-    await fn({ url, connect });
+    await fn({ url, connect, http });
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()));
     await http.shutdown();
@@ -52,7 +76,9 @@ async function post(
   url: string,
   headers: Record<string, string>,
   body = initialize,
-): Promise<{ status: number; text: () => Promise<string>; body?: { cancel: () => Promise<void> } }> {
+): Promise<
+  { status: number; headers: Headers; text: () => Promise<string>; body?: { cancel: () => Promise<void> } }
+> {
   const u = new URL(url);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(u.port) });
   const all: Record<string, string> = {
@@ -80,7 +106,17 @@ async function post(
   const raw = new TextDecoder().decode(concat(chunks));
   const status = Number(raw.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0);
   const text = raw.slice(raw.indexOf("\r\n\r\n") + 4);
-  return { status, text: () => Promise.resolve(text), body: { cancel: () => Promise.resolve() } };
+  return {
+    status,
+    headers: headersOf(raw),
+    text: () => Promise.resolve(text),
+    body: { cancel: () => Promise.resolve() },
+  };
+}
+
+function headersOf(raw: string): Headers {
+  const lines = raw.slice(0, raw.indexOf("\r\n\r\n")).split("\r\n").slice(1);
+  return new Headers(lines.map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]));
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
@@ -200,4 +236,275 @@ Deno.test("parseListen() reads HOST:PORT, :PORT and PORT", () => {
   assertEquals(parseListen("0.0.0.0:1"), { hostname: "0.0.0.0", port: 1 });
   assertEquals(parseListen("[::1]:9"), { hostname: "::1", port: 9 });
   assertThrows(() => parseListen("host"), "--http must be HOST:PORT");
+});
+
+/** A raw loopback connection to send a request in parts, and read the answer (bounded to 5 s). */
+async function rawConnection(url: string) {
+  const port = Number(new URL(url).port);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const head = (lines: Record<string, string>) =>
+    `POST /mcp HTTP/1.1\r\n` +
+    Object.entries({
+      host: `127.0.0.1:${port}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...lines,
+    }).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n";
+  return {
+    write: async (text: string | Uint8Array) => {
+      await conn.write(typeof text === "string" ? new TextEncoder().encode(text) : text);
+    },
+    head,
+    /** The status and body of the answer, once its headers and declared length are in (or the connection ends). */
+    answer: async (): Promise<{ status: number; headers: Headers; text: string }> => {
+      const chunks: Uint8Array[] = [];
+      const buf = new Uint8Array(16_384);
+      const timer = setTimeout(() => conn.close(), 5_000);
+      try {
+        for (;;) {
+          const n = await conn.read(buf).catch(() => null);
+          if (n === null) break;
+          chunks.push(buf.slice(0, n));
+          const raw = new TextDecoder().decode(concat(chunks));
+          const at = raw.indexOf("\r\n\r\n");
+          const length = Number(raw.match(/\r\ncontent-length: (\d+)/i)?.[1] ?? NaN);
+          if (at >= 0 && raw.length - at - 4 >= length) break;
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+      const raw = new TextDecoder().decode(concat(chunks));
+      return {
+        status: Number(raw.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0),
+        headers: headersOf(raw),
+        text: raw.slice(raw.indexOf("\r\n\r\n") + 4),
+      };
+    },
+    close: () => {
+      try {
+        conn.close();
+      } catch {
+        // already closed by the answer's deadline
+      }
+    },
+  };
+}
+
+const ping = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
+
+Deno.test("HTTP answers 413 at once to a declared Content-Length over the limit, before any body is sent", async () => {
+  await withHttp(async ({ url }) => {
+    const c = await rawConnection(url);
+    try {
+      await c.write(c.head({ "content-length": String(2_048 + 1) }));
+      const answer = await c.answer();
+      assertEquals(answer.status, 413);
+      assertStringIncludes(answer.text, "at most 2048 bytes (--http-max-body-bytes)");
+    } finally {
+      c.close();
+    }
+    // A body of exactly the limit is read and answered.
+    const exact = initialize + " ".repeat(2_048 - new TextEncoder().encode(initialize).length);
+    assertEquals((await post(url, {}, exact)).status, 200);
+  }, { http: { maxBodyBytes: 2_048 } });
+});
+
+Deno.test("HTTP answers 413 to a chunked body as soon as it passes the limit, without waiting for its end", async () => {
+  await withHttp(async ({ url }) => {
+    const c = await rawConnection(url);
+    try {
+      await c.write(c.head({ "transfer-encoding": "chunked" }));
+      const chunk = "x".repeat(1_000);
+      // 3,000 bytes against a 2,048-byte limit, and no final chunk: the body never ends.
+      for (let i = 0; i < 3; i++) await c.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+      const answer = await c.answer();
+      assertEquals(answer.status, 413);
+      assertStringIncludes(answer.text, "--http-max-body-bytes");
+    } finally {
+      c.close();
+    }
+  }, { http: { maxBodyBytes: 2_048 } });
+});
+
+Deno.test("HTTP answers 408 when a body does not arrive within the read timeout", async () => {
+  const clock = new ManualClock();
+  await withHttp(async ({ url }) => {
+    const c = await rawConnection(url);
+    try {
+      await c.write(c.head({ "content-length": String(new TextEncoder().encode(initialize).length) }));
+      await c.write(initialize.slice(0, 20));
+      await clock.untilWaiting(2); // the idle sweep, and this body's deadline
+      await clock.advance(9_999);
+      await c.write(initialize.slice(20, 40)); // still in time
+      await clock.advance(1);
+      const answer = await c.answer();
+      assertEquals(answer.status, 408);
+      assertStringIncludes(answer.text, "within 10000 ms (--http-read-timeout)");
+      assertEquals(answer.headers.get("connection"), "close");
+    } finally {
+      c.close();
+    }
+    assertEquals((await post(url, {})).status, 200, "the server keeps serving");
+  }, { http: { readTimeoutMs: 10_000, clock } });
+});
+
+Deno.test("HTTP refuses one session more than --http-max-sessions with 503, and takes it once one closes", async () => {
+  await withHttp(async ({ url, http }) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await post(url, {});
+      assertEquals(res.status, 200);
+      ids.push(res.headers.get("mcp-session-id")!);
+    }
+    assertEquals(http.sessions, 2);
+    const third = await post(url, {});
+    assertEquals(third.status, 503);
+    assertStringIncludes(
+      await third.text(),
+      "2 MCP sessions are open, the most this server takes (--http-max-sessions)",
+    );
+    // The open sessions keep working.
+    const answer = await post(url, { "mcp-session-id": ids[0], "mcp-protocol-version": "2025-06-18" }, ping(5));
+    assertEquals(answer.status, 200);
+    const gone = await fetch(url, {
+      method: "DELETE",
+      headers: { "mcp-session-id": ids[1], "mcp-protocol-version": "2025-06-18" },
+    });
+    assertEquals(gone.status, 200);
+    await gone.body?.cancel();
+    assertEquals(http.sessions, 1);
+    assertEquals((await post(url, {})).status, 200);
+  }, { http: { maxSessions: 2 } });
+});
+
+Deno.test("HTTP ends a session after the idle timeout without requests, and not while a call is in flight", async () => {
+  const clock = new ManualClock();
+  const slow = backend();
+  const release = Promise.withResolvers<void>();
+  const called = Promise.withResolvers<void>();
+  const getWorkflow = slow.getWorkflow.bind(slow);
+  slow.getWorkflow = async (...args: Parameters<typeof getWorkflow>) => {
+    called.resolve();
+    await release.promise;
+    return await getWorkflow(...args);
+  };
+  await withHttp(async ({ url, http, connect }) => {
+    const headers = { "mcp-protocol-version": "2025-06-18" };
+    const first = await post(url, {});
+    const id = first.headers.get("mcp-session-id")!;
+    await clock.advance(50_000);
+    assertEquals((await post(url, { ...headers, "mcp-session-id": id }, ping(2))).status, 200);
+    await clock.advance(50_000); // 100 s since it opened, 50 s since its last request
+    assertEquals((await post(url, { ...headers, "mcp-session-id": id }, ping(3))).status, 200);
+    await clock.advance(60_000 + 15_000); // past the timeout, with a sweep in between: no request needed
+    assertEquals(http.sessions, 0);
+    const expired = await post(url, { ...headers, "mcp-session-id": id }, ping(4));
+    assertEquals(expired.status, 404);
+    assertStringIncludes(await expired.text(), "initialize a new session");
+
+    const client = await connect();
+    const call = client.callTool({ name: "get_workflow", arguments: { application_name: "app", workflow_id: "wf-1" } })
+      .catch((err: Error) => err);
+    await called.promise;
+    await clock.advance(5 * 60_000);
+    assertEquals(http.sessions, 1, "a session with a call in flight is not idle");
+    release.resolve();
+    const wf = await call;
+    assert(!(wf instanceof Error), `the call is answered: ${wf}`);
+    assertEquals((wf.structuredContent as { workflow: { Error: string } }).workflow.Error, "boom");
+    await clock.advance(60_000 + 15_000);
+    assertEquals(http.sessions, 0);
+  }, { backend: slow, http: { idleTimeoutMs: 60_000, clock } });
+});
+
+Deno.test("HTTP takes the Bearer scheme in any letter case (RFC 7235), and nothing else", async () => {
+  const token = "s3cret-token-0123456789";
+  await withHttp(async ({ url }) => {
+    for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) {
+      const res = await post(url, { authorization: `${scheme} ${token}` });
+      assertEquals(res.status, 200, scheme);
+    }
+    for (const auth of [`Basic ${token}`, "Bearer", `Bearer  ${token}x`, `Bearer${token}`, token]) {
+      assertEquals((await post(url, { authorization: auth })).status, 401, auth);
+    }
+  }, { token });
+});
+
+Deno.test("HTTP bound to every interface accepts the Host names of --http-allowed-hosts, and only those", async () => {
+  const token = "s3cret-token-0123456789";
+  await withHttp(async ({ url }) => {
+    const port = new URL(url).port;
+    const auth = { authorization: `Bearer ${token}` };
+    for (const host of ["mcp.example.com", "MCP.example.com:443", `mcp.example.com:${port}`, "10.1.2.3:9999"]) {
+      assertEquals((await post(url, { ...auth, host })).status, 200, host);
+    }
+    assertEquals((await post(url, { ...auth, host: `0.0.0.0:${port}` })).status, 200, "the bind address");
+    for (const host of ["10.1.2.3:9998", "10.1.2.3", "evil.example", `evil.example:${port}`, "mcp.example.com.evil"]) {
+      const res = await post(url, { ...auth, host });
+      assertEquals(res.status, 403, host);
+      assertStringIncludes(await res.text(), "--http-allowed-hosts");
+    }
+    const origin = await post(url, { ...auth, host: "mcp.example.com", origin: "https://mcp.example.com" });
+    assertEquals(origin.status, 200);
+    const evil = await post(url, { ...auth, host: "mcp.example.com", origin: "https://evil.example" });
+    assertEquals(evil.status, 403);
+  }, { hostname: "0.0.0.0", token, http: { allowedHosts: ["mcp.example.com", "10.1.2.3:9999"] } });
+});
+
+Deno.test("serveHttp()'s default limits are the configuration's defaults", () => {
+  assertEquals(HTTP_LIMITS, {
+    maxBodyBytes: DEFAULTS.httpMaxBodyBytes,
+    maxSessions: DEFAULTS.httpMaxSessions,
+    idleTimeoutMs: DEFAULTS.httpIdleTimeoutMs,
+    readTimeoutMs: DEFAULTS.httpReadTimeoutMs,
+  });
+  assertEquals(DEFAULTS.httpMaxBodyBytes, 4 * 1024 * 1024);
+});
+
+Deno.test("the command line hands the HTTP limits and allowed hosts to the transport", async () => {
+  const home = await Deno.makeTempDir({ prefix: "dbos-mcp-http-cli-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-net=127.0.0.1",
+      "--allow-env=HOME,DBOS_*",
+      `--allow-read=${home}`,
+      `--allow-write=${home}`,
+      MOD_PATH,
+      "--http",
+      "127.0.0.1:0",
+      "--home",
+      home,
+      "--http-max-body-bytes",
+      "1024",
+      "--http-max-sessions",
+      "1",
+      "--http-allowed-hosts",
+      "mcp.example.com",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let seen = "";
+    const deadline = Date.now() + 30_000;
+    while (!/listening on (\S+)/.test(seen)) {
+      const { value, done } = await reader.read();
+      if (done || Date.now() > deadline) throw new Error(`the HTTP server did not start: ${seen}`);
+      seen += value;
+    }
+    const url = seen.match(/listening on (\S+)/)![1];
+    const big = await post(url, {}, initialize + " ".repeat(1_024));
+    assertEquals(big.status, 413);
+    assertEquals((await post(url, { host: "mcp.example.com" })).status, 200);
+    assertEquals((await post(url, {})).status, 503);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await reader.cancel().catch(() => {});
+    await Deno.remove(home, { recursive: true });
+  }
 });

@@ -148,6 +148,11 @@ export async function main(args: string[]): Promise<number> {
       http = serveHttp(server, {
         ...parseListen(command.config.http),
         token: command.config.httpToken,
+        maxBodyBytes: command.config.httpMaxBodyBytes,
+        maxSessions: command.config.httpMaxSessions,
+        idleTimeoutMs: command.config.httpIdleTimeoutMs,
+        readTimeoutMs: command.config.httpReadTimeoutMs,
+        allowedHosts: command.config.httpAllowedHosts,
         log: (m) => console.error(`dbos-mcp: ${m}`),
       });
     } catch (err) {

@@ -139,6 +139,24 @@ export function parseGlobs(raw: RawValue, source: string): string[] {
   return listOf(raw, source, parseGlob);
 }
 
+function parseHostName(text: string, source: string): string {
+  const m = text.toLowerCase().match(
+    /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:\d{1,5})?$/,
+  );
+  if (!m || (m[5] && Number(m[5].slice(1)) > 65535)) {
+    throw new ConfigError(
+      `${source} must list host names, IPv4 or [IPv6] addresses, each with an optional :PORT ` +
+        `(e.g. mcp.example.com,10.0.0.5:8808), got '${text.slice(0, 100)}'`,
+    );
+  }
+  return text.toLowerCase();
+}
+
+/** A list of host names (with optional ports) HTTP clients may use. */
+export function parseHostNames(raw: RawValue, source: string): string[] {
+  return listOf(raw, source, parseHostName);
+}
+
 /** A list of plugin specs. */
 export function parseSpecs(raw: RawValue, source: string): string[] {
   return listOf(raw, source, (text) => text);

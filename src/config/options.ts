@@ -32,6 +32,7 @@ import {
   parseApps,
   parseBoolean,
   parseGlobs,
+  parseHostNames,
   parseHttpToken,
   parseHttpUrl,
   parseInteger,
@@ -363,6 +364,57 @@ export const OPTION_TABLE = {
     default: undefined,
     description: "Bearer secret HTTP clients must send; required when --http listens beyond loopback.",
     parse: parseHttpToken,
+  },
+  /** Largest HTTP request body, in bytes. */
+  httpMaxBodyBytes: {
+    flag: "http-max-body-bytes",
+    env: "DBOS_MCP_HTTP_MAX_BODY_BYTES",
+    kind: "string",
+    value: "N",
+    default: 4_194_304,
+    description: "Largest HTTP request body, in bytes: a larger one (or Content-Length) is refused with 413.",
+    parse: (raw: RawValue, source: string): number => parseInteger(raw, source, 1_024, 268_435_456, "bytes"),
+  },
+  /** Most MCP sessions open at once over HTTP. */
+  httpMaxSessions: {
+    flag: "http-max-sessions",
+    env: "DBOS_MCP_HTTP_MAX_SESSIONS",
+    kind: "string",
+    value: "N",
+    default: 64,
+    description: "Most MCP sessions open at once over HTTP: one more initialize is refused with 503.",
+    parse: (raw: RawValue, source: string): number => parseInteger(raw, source, 1, 10_000, "sessions"),
+  },
+  /** End an HTTP session after this long without a request or a call in flight, in milliseconds. */
+  httpIdleTimeoutMs: {
+    flag: "http-idle-timeout",
+    env: "DBOS_MCP_HTTP_IDLE_TIMEOUT_MS",
+    kind: "string",
+    value: "MS",
+    default: 1_800_000,
+    description: "End an HTTP session after this many milliseconds without a request or a call in flight.",
+    parse: (raw: RawValue, source: string): number => parseInteger(raw, source, 1_000, 86_400_000, "milliseconds"),
+  },
+  /** Time limit to read an HTTP request body, in milliseconds. */
+  httpReadTimeoutMs: {
+    flag: "http-read-timeout",
+    env: "DBOS_MCP_HTTP_READ_TIMEOUT_MS",
+    kind: "string",
+    value: "MS",
+    default: 30_000,
+    description: "Time limit to read an HTTP request body, in milliseconds: a slower one is refused with 408.",
+    parse: (raw: RawValue, source: string): number => parseInteger(raw, source, 100, 600_000, "milliseconds"),
+  },
+  /** More Host names HTTP clients may use (DNS rebinding check). */
+  httpAllowedHosts: {
+    flag: "http-allowed-hosts",
+    env: "DBOS_MCP_HTTP_ALLOWED_HOSTS",
+    kind: "list",
+    value: "HOSTS",
+    default: [],
+    defaultText: "(the bind address; on loopback also localhost, 127.0.0.1, [::1])",
+    description: "More Host names HTTP clients may use, e.g. 'mcp.example.com,10.0.0.5:8808' (DNS rebinding check).",
+    parse: parseHostNames,
   },
   /** Do not ask the user to confirm cancel and fork (elicitation). */
   noConfirm: {

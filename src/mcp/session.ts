@@ -129,6 +129,36 @@ export function bindSession(deps: SessionDeps): Server {
   return server;
 }
 
+/** A transport's sending half, as {@linkcode plainErrorMessages} needs it. */
+export interface Sending {
+  /** Sends one JSON-RPC message. */
+  // deno-lint-ignore no-explicit-any
+  send(message: any, options?: any): Promise<void>;
+}
+
+/**
+ * Makes `transport` send each JSON-RPC error's message as thrown, without
+ * the `MCP error <code>: ` that the SDK's `McpError` puts in front of it: the
+ * SDK sends `error.message` as is, and the client's `McpError` adds the same
+ * prefix again (`MCP error -32602: MCP error -32602: ...`). The code stays in
+ * `error.code`. Patches `transport.send` in place and returns `transport`.
+ */
+export function plainErrorMessages<T extends Sending>(transport: T): T {
+  const send = transport.send.bind(transport);
+  transport.send = (message, options) => send(withoutPrefix(message), options);
+  return transport;
+}
+
+function withoutPrefix(message: unknown): unknown {
+  const error = (message as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (!error || typeof error.message !== "string" || typeof error.code !== "number") return message;
+  const prefix = `MCP error ${error.code}: `;
+  let text = error.message;
+  while (text.startsWith(prefix)) text = text.slice(prefix.length);
+  if (text === error.message) return message;
+  return { ...(message as object), error: { ...error, message: text } };
+}
+
 /** Asks the client's user to confirm, when the client can (elicitation) and confirmations are on. */
 async function confirmWith(
   server: Server,
