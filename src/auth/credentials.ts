@@ -14,7 +14,13 @@
  *
  * @module
  */
-import { DbosMcpError, type ErrorCode, MissingPermissionError, NotLoggedInError } from "../core/errors.ts";
+import {
+  DbosMcpError,
+  type ErrorCode,
+  errorMessage,
+  MissingPermissionError,
+  NotLoggedInError,
+} from "../core/errors.ts";
 import { join } from "../util/path.ts";
 
 /** A saved login. */
@@ -375,7 +381,7 @@ export class CredentialStore {
         cause: err,
       });
     }
-    const detail = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    const detail = errorMessage(err).split("\n")[0];
     return new CredentialsFileError(`Could not ${op === "read" ? "read" : "write"} ${path}: ${detail}.`, {
       path,
       hint: `Check that ${this.home} is a writable folder with free space, or choose another credentials folder.`,

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, errorMessage } from "../core/errors.ts";
+import { redactUrl } from "../core/secrets.ts";
 import { join } from "../util/path.ts";
 
 /** One application's system database (system-database mode). */
@@ -136,16 +137,7 @@ export interface OptionSpec {
   parse(raw: RawValue, source: string): unknown;
 }
 
-/** Replaces the password of a URL with `***`, for messages. */
-export function redactUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password) url.password = "***";
-    return url.href;
-  } catch {
-    return text.replace(/\/\/([^:/@\s]+):[^@/\s]*@/, "//$1:***@");
-  }
-}
+export { redactUrl } from "../core/secrets.ts";
 
 function str(raw: RawValue, source: string): string {
   if (typeof raw !== "string") throw new ConfigError(`${source} must be a string, got ${JSON.stringify(raw)}`);
@@ -680,14 +672,14 @@ export async function loadConfigFile(path: string): Promise<{ path: string; doc:
       ? `Deno may not read it: add --allow-read=${path}`
       : err instanceof Deno.errors.NotFound
       ? "no such file"
-      : (err as Error).message;
+      : errorMessage(err);
     throw new ConfigError(`Cannot read the config file ${path}: ${why}`, { cause: err });
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`The config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`The config file ${path} is not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
   if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
     throw new ConfigError(`The config file ${path} must hold a JSON object of options`);
