@@ -96,6 +96,7 @@ export {
   NotLoggedInError,
   UpstreamError,
 } from "./src/core/errors.ts";
+export { MIN_SECRET_LENGTH, REDACTED, type Scrubber, SecretSet } from "./src/core/secrets.ts";
 export type { AccessGrant, TokenSource } from "./src/backends/conductor/token_port.ts";
 export type { LoginOutcome, LoginService, LoginStarted, LoginStatus, LogoutOutcome } from "./src/auth/login_service.ts";
 import { main } from "./src/cli/main.ts";

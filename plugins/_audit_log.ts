@@ -2,7 +2,7 @@
 // hash-chained records one at a time, flushes each to disk, and turns every
 // I/O failure into a lasting "cannot be written" state that the plugin turns
 // into refusals (fail closed).
-import { DbosMcpError, isNotCapable } from "../src/core/errors.ts";
+import { DbosMcpError, errorMessage, isNotCapable } from "../src/core/errors.ts";
 import { dirname } from "../src/util/path.ts";
 import {
   AUDIT_FORMAT_VERSION,
@@ -134,7 +134,7 @@ export class AuditLog {
           options.warn(`audit: the audit log ${path} had mode ${was}; changed it to 0600`);
         } catch (err) {
           options.warn(
-            `audit: the audit log ${path} has mode ${was} and could not be changed to 0600: ${message(err)}`,
+            `audit: the audit log ${path} has mode ${was} and could not be changed to 0600: ${errorMessage(err)}`,
           );
         }
       }
@@ -357,14 +357,10 @@ function ioFailure(path: string, doing: string, err: unknown): AuditLogFailure {
     };
   }
   return {
-    reason: `${doing} it failed: ${message(err)}`,
+    reason: `${doing} it failed: ${errorMessage(err)}`,
     fix: `fix the file or its disk (free space, permissions), run \`audit verify ${path}\``,
     cause: err,
   };
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function capitalize(text: string): string {

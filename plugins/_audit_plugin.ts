@@ -3,6 +3,7 @@
 import type { CallInfo, CallOutcome, Plugin } from "../src/plugin_host/contract.ts";
 import type { Clock } from "../src/util/clock.ts";
 import type { LogFn } from "../src/util/log.ts";
+import type { Scrubber } from "../src/core/secrets.ts";
 import type { AuditClient, AuditDecision, AuditEntry, AuditOutcome } from "./_audit_chain.ts";
 import { type AuditLog, AuditLogUnavailableError } from "./_audit_log.ts";
 
@@ -26,6 +27,8 @@ export interface AuditHookSettings {
   maxArgBytes: number;
   /** Redacts arguments, refusal reasons and error messages. */
   redactor: AuditRedactor;
+  /** The server's known secrets, scrubbed from every string of every record (after the redactor). */
+  secrets?: Scrubber;
 }
 
 const MAX_TEXT = 4096;
@@ -33,27 +36,29 @@ const MAX_NAME = 256;
 
 /** The audit plugin over an opened log. */
 export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plugin {
-  const { required, clock, log, redactor } = settings;
+  const { required, clock, log, redactor, secrets } = settings;
 
   const entry = (
     call: CallInfo,
     kind: "intent" | "call",
     decision: AuditDecision,
     outcome: CallOutcome | undefined,
-  ): AuditEntry => ({
-    time: new Date(clock.now()).toISOString(),
-    kind,
-    call_id: String(call.id),
-    session: String(call.session.id),
-    client: clientOf(call),
-    tool: clip(redactor.redactText(String(call.tool)), MAX_NAME),
-    mutates: call.mutates === true,
-    args: recordedArgs(call.args, redactor, settings.maxArgBytes),
-    decision,
-    outcome: outcome ? outcomeOf(outcome, redactor) : null,
-    duration_ms: outcome ? outcome.durationMs : null,
-    result_bytes: outcome ? outcome.resultBytes : null,
-  });
+  ): AuditEntry =>
+    scrubbed({
+      time: new Date(clock.now()).toISOString(),
+      kind,
+      call_id: String(call.id),
+      session: String(call.session.id),
+      client: clientOf(call),
+      tool: clip(redactor.redactText(String(call.tool)), MAX_NAME),
+      mutates: call.mutates === true,
+      args: recordedArgs(call.args, redactor, settings.maxArgBytes),
+      decision,
+      outcome: outcome ? outcomeOf(outcome, redactor) : null,
+      duration_ms: outcome ? outcome.durationMs : null,
+      result_bytes: outcome ? outcome.resultBytes : null,
+    });
+  const scrubbed = (record: AuditEntry): AuditEntry => secrets ? secrets.scrubValue(record) : record;
 
   return {
     name: "audit",

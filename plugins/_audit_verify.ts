@@ -1,5 +1,5 @@
 // Verifying an audit log's hash chain, and the `audit verify PATH` command.
-import { DbosMcpError, isNotCapable } from "../src/core/errors.ts";
+import { DbosMcpError, errorMessage, isNotCapable } from "../src/core/errors.ts";
 import { AUDIT_GENESIS, recordHash, shapeProblem } from "./_audit_chain.ts";
 
 /** Options of {@linkcode verifyAuditLog}. */
@@ -88,9 +88,7 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
       ? `Deno may not read it: add --allow-read=${path}`
       : err instanceof Deno.errors.NotFound
       ? "no such file"
-      : err instanceof Error
-      ? err.message
-      : String(err);
+      : errorMessage(err);
     throw new AuditLogReadError(path, why, { cause: err });
   }
   const texts = new TextDecoder().decode(bytes).split("\n");
@@ -288,7 +286,7 @@ export async function runAuditCli(
   try {
     result = await verifyAuditLog(path, { knownHead });
   } catch (err) {
-    output.err(`${path}: FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    output.err(`${path}: FAILED: ${errorMessage(err)}`);
     return 1;
   }
   if (!result.ok) {

@@ -9,7 +9,8 @@
  * tool, arguments (redacted with the redact plugin's rules), decision
  * (allowed, or refused with a code and reason), outcome (ok, or the error
  * message, redacted), duration, result size in bytes (never the result), and
- * the hash of the previous record.
+ * the hash of the previous record. Every string of a record is also scrubbed
+ * of the secrets the server knows (tokens, database passwords).
  *
  * - A mutation first gets an `intent` record, written and flushed to disk
  *   before the call is sent; its `call` record (with the outcome) follows.
@@ -40,6 +41,7 @@
 import { definePlugin, type Plugin, type PluginHost } from "../src/plugin_host/contract.ts";
 import { systemClock } from "../src/util/clock.ts";
 import { ConfigError } from "../src/core/errors.ts";
+import type { Scrubber } from "../src/core/secrets.ts";
 import { createRedactor, type RedactOptions } from "./redact.ts";
 import { AuditLog } from "./_audit_log.ts";
 import { auditHooks, type AuditRedactor } from "./_audit_plugin.ts";
@@ -97,6 +99,13 @@ export interface AuditPluginOptions {
    * @default {createRedactor()}
    */
   redactor?: AuditRedactor;
+  /**
+   * The server's known secrets (a plugin gets them as `host.secrets`),
+   * scrubbed from every string of every record after the redactor.
+   *
+   * @default {none: only the redactor applies}
+   */
+  secrets?: Scrubber;
 }
 
 /**
@@ -126,6 +135,7 @@ export async function createAuditPlugin(options: AuditPluginOptions): Promise<Pl
     log,
     maxArgBytes,
     redactor: options.redactor ?? createRedactor(),
+    secrets: options.secrets,
   });
 }
 
@@ -179,6 +189,7 @@ const auditPlugin: (options: Record<string, unknown>, host: PluginHost) => Promi
       maxArgBytes,
       // The redact plugin's rules (extra keys, patterns, allowlist) apply to what is recorded too.
       redactor: createRedactor((host.config.pluginOptions?.redact ?? {}) as RedactOptions),
+      secrets: host.secrets,
     });
   },
 );

@@ -104,7 +104,7 @@
 import type { CallInfo, Plugin, ToolResult } from "../src/plugin_host/contract.ts";
 import type { WorkflowBackend } from "../src/backends/backend.ts";
 import { definePlugin } from "../src/plugin_host/contract.ts";
-import { ConfigError } from "../src/core/errors.ts";
+import { ConfigError, errorMessage } from "../src/core/errors.ts";
 import { BUILTIN_PATTERNS, marker, PATTERN_KINDS, type ValuePattern } from "./_redact_patterns.ts";
 import { KEY_CATEGORIES, KeyClassifier } from "./_redact_keys.ts";
 import { RedactionEngine } from "./_redact_engine.ts";
@@ -257,7 +257,7 @@ function customPattern(raw: unknown, i: number): ValuePattern {
   try {
     regex = new RegExp(p.pattern, `g${group ? "d" : ""}${flags}`);
   } catch (err) {
-    throw new RedactOptionsError(`${at}.pattern`, `is not a valid regex: ${(err as Error).message}`, { cause: err });
+    throw new RedactOptionsError(`${at}.pattern`, `is not a valid regex: ${errorMessage(err)}`, { cause: err });
   }
   if (new RegExp(`^(?:${p.pattern})$`, flags).test("")) {
     throw new RedactOptionsError(`${at}.pattern`, "matches the empty string");

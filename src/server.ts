@@ -16,7 +16,8 @@ import type { WorkflowBackend } from "./backends/backend.ts";
 import { type Clock, systemClock } from "./util/clock.ts";
 import type { FetchLike } from "./util/http_client.ts";
 import { type LogFn, stderrLogger } from "./util/log.ts";
-import { SecretSet } from "./core/secrets.ts";
+import { SecretSet, urlPassword } from "./core/secrets.ts";
+import { errorMessage } from "./core/errors.ts";
 import type { ToolDefinition } from "./core/tool.ts";
 import { CallPipeline } from "./core/pipeline.ts";
 import type { Plugin, PluginHost } from "./plugin_host/contract.ts";
@@ -45,8 +46,16 @@ export interface CreateServerOptions {
   fetch?: FetchLike;
   /** Clock for waits and backoff. */
   clock?: Clock;
-  /** Where diagnostics go (default: stderr). */
+  /** Where diagnostics go (default: stderr); every line is scrubbed of known secrets first. */
   log?: LogFn;
+  /**
+   * The secrets this server scrubs from everything it writes out (results,
+   * errors, diagnostics, audit records); the configuration's secrets are
+   * added to it. Pass one to scrub the caller's own messages with it too.
+   *
+   * @default {a new SecretSet}
+   */
+  secrets?: SecretSet;
 }
 
 /**
@@ -110,9 +119,12 @@ export interface DbosMcpServer {
  */
 export async function createServer(options: CreateServerOptions = {}): Promise<DbosMcpServer> {
   const config = completeConfig(options.config);
-  const secrets = new SecretSet();
+  const secrets = options.secrets ?? new SecretSet();
   secrets.add(config.refreshToken);
-  const log = options.log ?? stderrLogger(secrets);
+  secrets.add(config.httpToken);
+  for (const url of [config.databaseUrl, ...config.apps.map((a) => a.url)]) secrets.add(urlPassword(url));
+  const given = options.log;
+  const log: LogFn = given ? (message) => given(secrets.scrub(message)) : stderrLogger(secrets);
   const clock = options.clock ?? systemClock;
 
   const { backend, login } = openBackend(config, {
@@ -122,7 +134,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     fetch: options.fetch,
     backend: options.backend,
   });
-  const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend, log });
+  const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend, log, secrets });
   const builtins = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(backend.kind));
   const loaded = await loadPlugins(
     config.plugins,
@@ -202,7 +214,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
           try {
             await plugin.close?.();
           } catch (err) {
-            log(`plugin '${plugin.name}' failed to close: ${err instanceof Error ? err.message : String(err)}`);
+            log(`plugin '${plugin.name}' failed to close: ${errorMessage(err)}`);
           }
         }
         await backend.close();

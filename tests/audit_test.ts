@@ -18,6 +18,7 @@ import { auditHooks } from "../plugins/_audit_plugin.ts";
 import { recordHash } from "../plugins/_audit_chain.ts";
 import { DEFAULTS } from "../src/config/mod.ts";
 import { ConfigError } from "../src/core/errors.ts";
+import { SecretSet } from "../src/core/secrets.ts";
 import type { CallInfo, CallOutcome, Plugin, PluginHost, ToolResult } from "../src/plugin_host/contract.ts";
 import type { WorkflowBackend } from "../src/backends/backend.ts";
 import { connectInProcess, textOf } from "./_mcp.ts";
@@ -45,6 +46,7 @@ function fakeHost(config: { auditLog?: string; auditRequired?: boolean } = {}): 
     readOnly: false,
     backend: {} as WorkflowBackend,
     log: (message: string) => logs.push(message),
+    secrets: new SecretSet(),
     logs,
   };
 }

@@ -312,3 +312,63 @@ Deno.test("CredentialStore.read() sees every change to a file it read before, ho
     assertStringIncludes(s.warnings.join("\n"), "readable by other users");
   });
 });
+
+Deno.test({
+  name: "CredentialStore refuses a symbolic link at credentials: the target outside is neither read nor chmod-ed",
+  ignore: !POSIX,
+  fn: async () => {
+    await using s = await sandbox();
+    await Deno.mkdir(s.home, { mode: 0o700 });
+    const target = join(s.dir, "elsewhere.json");
+    const content = JSON.stringify(ALICE);
+    await Deno.writeTextFile(target, content);
+    await Deno.chmod(target, 0o644);
+    await Deno.symlink(target, join(s.home, "credentials"));
+    for (const attempt of [() => s.store.read(), () => s.store.write({ ...ALICE, userName: "mallory" })]) {
+      const err = await assertRejects(attempt, CredentialsFileError);
+      assertStringIncludes(err.message, "is a symbolic link");
+      assertStringIncludes(err.hint!, `rm ${join(s.home, "credentials")}`);
+    }
+    assertEquals(await Deno.readTextFile(target), content);
+    assertEquals(await modeOf(target), 0o644);
+    assertEquals(s.warnings, []);
+  },
+});
+
+Deno.test({
+  name: "CredentialStore refuses a symbolic link at pending_login, and a folder at credentials",
+  ignore: !POSIX,
+  fn: async () => {
+    await using s = await sandbox();
+    await Deno.mkdir(join(s.home, "credentials"), { recursive: true, mode: 0o700 });
+    await Deno.chmod(s.home, 0o700);
+    const target = join(s.dir, "pending.json");
+    await Deno.writeTextFile(target, JSON.stringify({ device_code: "dc-1", interval: 5, expires_at: 2e9 }));
+    await Deno.chmod(target, 0o644);
+    await Deno.symlink(target, join(s.home, "pending_login"));
+    const pending = await assertRejects(() => s.store.readPendingLogin(), CredentialsFileError);
+    assertStringIncludes(pending.message, "is a symbolic link");
+    assertEquals(await modeOf(target), 0o644);
+    const folder = await assertRejects(() => s.store.read(), CredentialsFileError);
+    assertStringIncludes(folder.message, "is a folder, not a regular file");
+  },
+});
+
+Deno.test({
+  name: "CredentialStore tightens a pre-existing folder other users may enter to 0700, with a warning",
+  ignore: !POSIX,
+  fn: async () => {
+    await using s = await sandbox();
+    await Deno.mkdir(s.home);
+    await Deno.chmod(s.home, 0o755);
+    await Deno.writeTextFile(join(s.home, "credentials"), JSON.stringify(ALICE), { mode: 0o600 });
+    assertEquals((await s.store.read())?.userName, "alice");
+    assertEquals(await modeOf(s.home), 0o700);
+    assertEquals(s.warnings, [`${s.home} was accessible to other users (mode 0755); changed its mode to 0700.`]);
+    // A write checks again: a folder loosened later is tightened before the new login is saved.
+    await Deno.chmod(s.home, 0o770);
+    await s.store.write(ALICE);
+    assertEquals(await modeOf(s.home), 0o700);
+    assertEquals(s.warnings.length, 2);
+  },
+});

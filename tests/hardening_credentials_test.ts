@@ -1,8 +1,11 @@
 // The credentials folder under stress, with the server as a process under the
 // README's flags: an empty file, invalid JSON, a missing folder, a read-only
 // folder, a file other users may read (tightened to 0600, with a warning on
-// stderr), and a process killed in the middle of writing the file (what is
-// left is the old file or the new one, never a broken one).
+// stderr), a folder other users may enter (tightened to 0700), a symbolic
+// link or a FIFO at `credentials` (refused at once, the link's target
+// untouched, other calls not stalled), `logout` in read-only mode (neither
+// listed nor run), and a process killed in the middle of writing the file
+// (what is left is the old file or the new one, never a broken one).
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { hasStackTrace, recordFigures, SecretSweep, stopwatch } from "./_hardening.ts";
 import { conductorModeArgs, conductorModeFlags } from "./_server_process.ts";
@@ -33,6 +36,19 @@ async function modeOf(path: string): Promise<number> {
   return (await Deno.stat(path)).mode! & 0o777;
 }
 
+/** `work`, or a failure naming `what` once `ms` have passed (a stalled server must fail the test, not hang it). */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The script of a process that writes the credentials file over and over, alternating two logins. */
 function writerScript(home: string): string {
   const store = new URL("../src/auth/credentials.ts", import.meta.url).href;
@@ -48,7 +64,7 @@ for (let i = 0;; i++) {
 `;
 }
 
-Deno.test("credentials: empty, corrupt, missing, read-only, world-readable, and killed mid-write", async (t) => {
+Deno.test("credentials: empty, corrupt, missing, read-only, loose modes, a link, a FIFO, read-only logout, killed mid-write", async (t) => {
   const elapsed = stopwatch();
   const sweep = new SecretSweep();
   const extra: Record<string, number | string> = {};
@@ -61,7 +77,7 @@ Deno.test("credentials: empty, corrupt, missing, read-only, world-readable, and 
   const root = await Deno.makeTempDir({ prefix: "dbos-mcp-creds-" });
   const hosts = [...new Set([new URL(conductor.baseUrl).host, new URL(login.loginUrl).host])];
   const peers: StdioPeer[] = [];
-  const serve = async (home: string, prefix?: string[]) => {
+  const serve = async (home: string, prefix?: string[], extraArgs: string[] = []) => {
     const peer = spawnPeer({
       flags: conductorModeFlags({ hosts, home }),
       args: [
@@ -73,11 +89,12 @@ Deno.test("credentials: empty, corrupt, missing, read-only, world-readable, and 
         }),
         "--login-wait",
         "3000",
+        ...extraArgs,
       ],
       prefix,
     });
     peers.push(peer);
-    assert((await peer.initialize()).result, "initialize answers");
+    assert((await within(30_000, "initialize", peer.initialize())).result, "initialize answers");
     return peer;
   };
   const logsIn = async (peer: StdioPeer) => {
@@ -174,6 +191,87 @@ Deno.test("credentials: empty, corrupt, missing, read-only, world-readable, and 
           `${file} was readable by other users (mode 0644); changed its mode to 0600`,
         );
       },
+    });
+
+    await t.step({
+      name: "a folder other users may enter is tightened to 0700, with a warning on stderr",
+      ignore: !POSIX,
+      fn: async () => {
+        const home = join(root, "open-folder");
+        await writeCredentials(home, await freshLogin(), { organization: ORG });
+        await Deno.chmod(home, 0o755);
+        const peer = await serve(home);
+        await listsApps(peer);
+        assertEquals(await modeOf(home), 0o700);
+        assertStringIncludes(
+          peer.stderr(),
+          `${home} was accessible to other users (mode 0755); changed its mode to 0700`,
+        );
+      },
+    });
+
+    await t.step({
+      name: "a symbolic link at credentials is refused: its target outside the folder is not read or chmod-ed",
+      ignore: !POSIX,
+      fn: async () => {
+        const home = join(root, "linked");
+        await Deno.mkdir(home, { mode: 0o700 });
+        const fresh = await freshLogin();
+        const target = join(root, "outside-credentials.json");
+        const content = JSON.stringify({ token: fresh.accessToken, userName: "alice", organization: ORG });
+        await Deno.writeTextFile(target, content);
+        await Deno.chmod(target, 0o644);
+        await Deno.symlink(target, join(home, "credentials"));
+        const peer = await serve(home);
+        const res = await peer.callTool("list_applications", {});
+        assert(isError(res), "a link is not a login");
+        assertStringIncludes(textOf(res), `${join(home, "credentials")} is a symbolic link`);
+        assertStringIncludes(textOf(res), "Remove the link");
+        assert(!hasStackTrace(textOf(res)));
+        assertEquals(await Deno.readTextFile(target), content);
+        assertEquals(await modeOf(target), 0o644);
+        assert(!peer.stderr().includes("changed its mode"), peer.stderr());
+      },
+    });
+
+    await t.step({
+      name: "a FIFO at credentials gives a clear error at once, and a concurrent ping is not stalled",
+      ignore: !POSIX,
+      fn: async () => {
+        const home = join(root, "fifo");
+        await Deno.mkdir(home, { mode: 0o700 });
+        const made = await new Deno.Command("mkfifo", { args: ["-m", "600", join(home, "credentials")] }).output();
+        assert(made.success, "mkfifo made the FIFO");
+        const peer = await serve(home);
+        const took = stopwatch();
+        const [res, ping] = await within(
+          5_000,
+          "list_applications and ping with a FIFO at credentials",
+          Promise.all([peer.callTool("list_applications", {}), peer.request("ping")]),
+        );
+        extra["FIFO at credentials: answered in ms"] = took();
+        assertEquals(ping.result, {});
+        assert(isError(res), "a FIFO is not a login");
+        assertStringIncludes(textOf(res), "is a FIFO (named pipe), not a regular file");
+        assertEquals(peer.exited(), false);
+      },
+    });
+
+    await t.step("logout is neither listed nor run in read-only mode: the shared credentials file stays", async () => {
+      const home = join(root, "read-only-logout");
+      await writeCredentials(home, await freshLogin(), { organization: ORG });
+      const file = join(home, "credentials");
+      const before = await Deno.readTextFile(file);
+      const peer = await serve(home, undefined, ["--read-only"]);
+      const listed = await peer.request("tools/list", {});
+      const names = (listed.result as { tools: { name: string }[] }).tools.map((tool) => tool.name);
+      assert(!names.includes("logout"), names.join(", "));
+      assert(names.includes("login"), "login is still offered");
+      const res = await peer.callTool("logout", {});
+      assert(isError(res));
+      assertStringIncludes(textOf(res), "logout is disabled in read-only mode");
+      assertEquals(await Deno.readTextFile(file), before);
+      await listsApps(peer); // the refresh token was not revoked either: the login still works
     });
 
     await t.step(

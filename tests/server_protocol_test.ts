@@ -76,7 +76,7 @@ Deno.test("every tool sets readOnlyHint explicitly, and only non-mutating tools 
     assertEquals(listed.get("cancel_workflow")?.annotations?.destructiveHint, true);
     assertEquals(
       BUILTIN_TOOLS.filter((t) => t.mutates).map((t) => t.name).sort(),
-      ["cancel_workflow", "fork_workflow", "resume_workflow"],
+      ["cancel_workflow", "fork_workflow", "logout", "resume_workflow"],
     );
   });
 });

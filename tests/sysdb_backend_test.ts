@@ -11,6 +11,7 @@ import { SystemDatabase } from "../src/backends/sysdb/_database.ts";
 import { targetsFromConfig } from "../src/backends/sysdb/_targets.ts";
 import { DEFAULTS } from "../src/config/mod.ts";
 import { NotFoundError } from "../src/core/errors.ts";
+import { SecretSet } from "../src/core/secrets.ts";
 import pg from "pg";
 
 type Config = ConstructorParameters<typeof SysdbBackend>[0];
@@ -55,7 +56,7 @@ Deno.test("a read-only backend's own connections refuse writes with SQLSTATE 250
     connectTimeoutMs: 5_000,
     readOnly: true,
     log: () => {},
-    scrub: (t) => t,
+    secrets: new SecretSet(),
     retryBudgetMs: 1_000,
   });
   try {

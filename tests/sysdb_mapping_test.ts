@@ -11,14 +11,10 @@ import {
   valueText,
 } from "../src/backends/sysdb/_map.ts";
 import { targetsFromConfig, withStartupOptions } from "../src/backends/sysdb/_targets.ts";
-import {
-  type DatabaseLabel,
-  describeDatabaseError,
-  scrubber,
-  SystemDatabaseError,
-} from "../src/backends/sysdb/_errors.ts";
+import { type DatabaseLabel, describeDatabaseError, SystemDatabaseError } from "../src/backends/sysdb/_errors.ts";
 import { findPassword, parsePassLine } from "../src/backends/sysdb/_password.ts";
 import { ConfigError, NotFoundError } from "../src/core/errors.ts";
+import { SecretSet } from "../src/core/secrets.ts";
 
 const FULL: ClientWorkflow = {
   workflowID: "wf-1",
@@ -221,7 +217,8 @@ const LABEL: DatabaseLabel = {
   schema: "dbos",
   statementTimeoutMs: 10_000,
 };
-const scrub = scrubber(["s3cr%40t"]);
+const scrub = new SecretSet();
+scrub.add("s3cr%40t");
 const describe = (err: unknown, mutates = false) =>
   describeDatabaseError(err, LABEL, "list the workflows of application 'shop'", scrub, mutates) as SystemDatabaseError;
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });

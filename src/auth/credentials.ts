@@ -10,11 +10,25 @@
  *
  * The folder is created with mode 0700 and the files with mode 0600; every
  * write goes to a temporary file in the same folder that is then renamed
- * over the target, so a crash never leaves a half-written file.
+ * over the target, so a crash never leaves a half-written file. A folder or
+ * file that other users may read or enter is tightened, with a warning.
+ *
+ * The files are never followed or waited on: `credentials` or
+ * `pending_login` that is a symbolic link, a FIFO, a socket, a device or a
+ * folder is refused with a {@linkcode CredentialsFileError} (its type is
+ * checked with `lstat` before anything opens or `chmod`s it, and the file
+ * opened is checked to be the one inspected), and files are read
+ * asynchronously, so a read never stalls the event loop.
  *
  * @module
  */
-import { DbosMcpError, type ErrorCode, MissingPermissionError, NotLoggedInError } from "../core/errors.ts";
+import {
+  DbosMcpError,
+  type ErrorCode,
+  errorMessage,
+  MissingPermissionError,
+  NotLoggedInError,
+} from "../core/errors.ts";
 import { join } from "../util/path.ts";
 
 /** A saved login. */
@@ -131,6 +145,8 @@ export class CredentialStore {
   #warn: (message: string) => void;
   /** The last parse of each file, by path, with the stamp of the file it came from. */
   #cache = new Map<string, { stamp: string; raw: RawFile }>();
+  /** Whether the folder's mode was checked by a read (writes check it every time). */
+  #homeChecked = false;
 
   /** Creates a store for the folder `home` (already resolved; nothing is touched yet). */
   constructor(home: string, options: CredentialStoreOptions = {}) {
@@ -262,12 +278,15 @@ export class CredentialStore {
     let stamp: string | undefined;
     let text: string;
     try {
-      info = Deno.statSync(path);
+      if (!this.#homeChecked) this.#checkHome();
+      // lstat: a link is seen as a link, never followed; a FIFO is seen before anything opens it.
+      info = Deno.lstatSync(path);
+      this.#requireRegularFile(path, info);
       await this.#tighten(path, info.mode);
       stamp = stampOf(info);
       const cached = this.#cache.get(path);
       if (cached && stamp !== undefined && cached.stamp === stamp) return cached.raw;
-      text = Deno.readTextFileSync(path);
+      text = await this.#readRegularFile(path, info);
     } catch (err) {
       this.#cache.delete(path);
       if (err instanceof Deno.errors.NotFound) return { kind: "missing" };
@@ -283,6 +302,83 @@ export class CredentialStore {
       this.#cache.delete(path);
     }
     return raw;
+  }
+
+  /** Refuses anything at `path` but a regular file: a link is not followed, a FIFO or device not opened. */
+  #requireRegularFile(path: string, info: Deno.FileInfo): void {
+    if (info.isFile) return;
+    if (info.isSymlink) {
+      throw new CredentialsFileError(
+        `${path} is a symbolic link; the server does not follow links in its credentials folder.`,
+        {
+          path,
+          hint: `Remove the link (rm ${path}) and log in again; to use another folder, start the server with --home.`,
+        },
+      );
+    }
+    const kind = info.isDirectory
+      ? "a folder"
+      : info.isFifo
+      ? "a FIFO (named pipe)"
+      : info.isSocket
+      ? "a socket"
+      : info.isCharDevice || info.isBlockDevice
+      ? "a device"
+      : "a special file";
+    throw new CredentialsFileError(
+      `${path} is ${kind}, not a regular file; the server reads only regular files in its credentials folder.`,
+      { path, hint: `Remove ${path} and log in again; to use another folder, start the server with --home.` },
+    );
+  }
+
+  /**
+   * Reads the regular file that `lstat` described as `info`, asynchronously,
+   * and only if the file opened is that one (same device and inode): a file
+   * swapped for a link or another file in between is refused.
+   */
+  async #readRegularFile(path: string, info: Deno.FileInfo): Promise<string> {
+    const file = await Deno.open(path, { read: true });
+    let opened: Deno.FileInfo;
+    try {
+      opened = await file.stat();
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    const same = opened.isFile && (info.ino === null || (opened.ino === info.ino && opened.dev === info.dev));
+    if (!same) {
+      file.close();
+      throw new CredentialsFileError(`${path} changed while it was being opened; it was not read.`, {
+        path,
+        hint: "Try again; if this repeats, check what else writes to the credentials folder.",
+      });
+    }
+    // Consuming the stream closes the file.
+    return await new Response(file.readable).text();
+  }
+
+  /**
+   * Makes the folder private again (mode 0700) when other users may read or
+   * enter it, with a warning. Reads check once per store; writes every time.
+   */
+  #checkHome(info?: Deno.FileInfo): void {
+    this.#homeChecked = true;
+    if (IS_WINDOWS) return;
+    try {
+      info ??= Deno.statSync(this.home);
+    } catch {
+      return; // missing (nothing to tighten) or not allowed (the file's read says which flag)
+    }
+    if (!info.isDirectory || info.mode === null || (info.mode & 0o077) === 0) return;
+    const was = (info.mode & 0o777).toString(8).padStart(4, "0");
+    try {
+      Deno.chmodSync(this.home, 0o700);
+      this.#warn(`${this.home} was accessible to other users (mode ${was}); changed its mode to 0700.`);
+    } catch {
+      this.#warn(
+        `${this.home} is accessible to other users (mode ${was}) and could not be changed; run: chmod 700 ${this.home}`,
+      );
+    }
   }
 
   /** Makes a file that other users may read private again, with a warning. */
@@ -307,6 +403,7 @@ export class CredentialStore {
           hint: `Remove or rename ${this.home}, or choose another credentials folder.`,
         });
       }
+      this.#checkHome(info);
       return;
     } catch (err) {
       if (err instanceof CredentialsFileError) throw err;
@@ -375,7 +472,7 @@ export class CredentialStore {
         cause: err,
       });
     }
-    const detail = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    const detail = errorMessage(err).split("\n")[0];
     return new CredentialsFileError(`Could not ${op === "read" ? "read" : "write"} ${path}: ${detail}.`, {
       path,
       hint: `Check that ${this.home} is a writable folder with free space, or choose another credentials folder.`,

@@ -5,11 +5,14 @@
  * state. The wire contract is in `conductor-api.md`, "Login (device flow)".
  *
  * No function here puts a token, refresh token or device code in an error
- * message.
+ * message: each records the secrets it sees in the {@linkcode SecretSet} of
+ * its options (the server's, so they are scrubbed everywhere) and scrubs the
+ * service's answers with it before quoting them.
  *
  * @module
  */
 import { DbosMcpError, NotLoggedInError, UpstreamError } from "../core/errors.ts";
+import { SecretSet } from "../core/secrets.ts";
 import { bodyExcerpt, type FetchLike, httpRequest, type HttpResponse, parseJsonBody } from "../util/http_client.ts";
 
 /** The DBOS login service. */
@@ -45,6 +48,13 @@ export interface LoginServiceOptions {
   fetch?: FetchLike;
   /** Aborts the request. */
   signal?: AbortSignal;
+  /**
+   * Where the tokens and codes this call sees are recorded, and what the
+   * service's answers are scrubbed with before an error quotes them.
+   *
+   * @default {a new SecretSet for the call}
+   */
+  secrets?: SecretSet;
 }
 
 /** Options of {@linkcode startDeviceLogin}. */
@@ -151,10 +161,12 @@ export async function startDeviceLogin(options: StartDeviceLoginOptions): Promis
     scope: options.scope ?? DEFAULT_SCOPE,
   });
   const url = endpoint(options.loginUrl, "/oauth/device/code");
+  const secrets = known(options);
   const res = await postForm(url, form, options);
-  if (res.status !== 200) throw unexpected(res, "POST", url, LOGIN_SERVICE, "starting a login", []);
+  if (res.status !== 200) throw unexpected(res, "POST", url, LOGIN_SERVICE, "starting a login", secrets);
   const doc = asObject(parseJsonBody(res, LOGIN_SERVICE));
   const { device_code, user_code, verification_uri } = doc;
+  if (typeof device_code === "string") secrets.add(device_code);
   if (typeof device_code !== "string" || typeof user_code !== "string" || typeof verification_uri !== "string") {
     throw new UpstreamError(
       `${capitalize(LOGIN_SERVICE)} answered POST ${url} without a device_code, user_code or verification_uri.`,
@@ -191,8 +203,9 @@ export async function pollDeviceToken(deviceCode: string, options: LoginServiceO
     client_id: options.clientId ?? DEFAULT_CLIENT_ID,
   });
   const url = endpoint(options.loginUrl, "/oauth/token");
+  const secrets = known(options, deviceCode);
   const res = await postForm(url, form, options);
-  if (res.status === 200) return { status: "complete", tokens: readTokens(res, url) };
+  if (res.status === 200) return { status: "complete", tokens: readTokens(res, url, secrets) };
   const oauth = oauthError(res);
   if (res.status >= 400 && res.status < 500) {
     switch (oauth?.error) {
@@ -204,14 +217,14 @@ export async function pollDeviceToken(deviceCode: string, options: LoginServiceO
         throw new LoginExpiredError("The login link expired before the user approved it in the browser.");
       case "invalid_grant":
         throw new LoginExpiredError(
-          `The login service no longer accepts this login request (${describe(oauth, [deviceCode])}).`,
+          `The login service no longer accepts this login request (${describe(oauth, secrets)}).`,
         );
       case "access_denied":
-        throw new LoginDeniedError(`The login was denied in the browser (${describe(oauth, [deviceCode])}).`);
+        throw new LoginDeniedError(`The login was denied in the browser (${describe(oauth, secrets)}).`);
     }
     if (res.status === 429 && oauth === null) return { status: "slow_down" };
   }
-  throw unexpected(res, "POST", url, LOGIN_SERVICE, "checking the login", [deviceCode]);
+  throw unexpected(res, "POST", url, LOGIN_SERVICE, "checking the login", secrets);
 }
 
 /**
@@ -230,16 +243,17 @@ export async function refreshAccessToken(refreshToken: string, options: LoginSer
     refresh_token: refreshToken,
   });
   const url = endpoint(options.loginUrl, "/oauth/token");
+  const secrets = known(options, refreshToken);
   const res = await postForm(url, form, options);
-  if (res.status === 200) return readTokens(res, url);
+  if (res.status === 200) return readTokens(res, url, secrets);
   const oauth = oauthError(res);
   if (res.status >= 400 && res.status < 500 && oauth !== null && res.status !== 429) {
     throw new RefreshRejectedError(
-      `The login service did not accept the saved refresh token (${describe(oauth, [refreshToken])}).`,
+      `The login service did not accept the saved refresh token (${describe(oauth, secrets)}).`,
       { oauthError: oauth.error },
     );
   }
-  throw unexpected(res, "POST", url, LOGIN_SERVICE, "refreshing the login", [refreshToken]);
+  throw unexpected(res, "POST", url, LOGIN_SERVICE, "refreshing the login", secrets);
 }
 
 /**
@@ -250,6 +264,7 @@ export async function refreshAccessToken(refreshToken: string, options: LoginSer
  */
 export async function revokeRefreshToken(refreshToken: string, options: LoginServiceOptions): Promise<void> {
   const url = endpoint(options.loginUrl, "/oauth/revoke");
+  const secrets = known(options, refreshToken);
   const res = await httpRequest({
     service: LOGIN_SERVICE,
     method: "POST",
@@ -260,7 +275,7 @@ export async function revokeRefreshToken(refreshToken: string, options: LoginSer
     signal: options.signal,
   }, options.fetch);
   if (res.status >= 200 && res.status < 300) return;
-  throw unexpected(res, "POST", url, LOGIN_SERVICE, "revoking the refresh token", [refreshToken]);
+  throw unexpected(res, "POST", url, LOGIN_SERVICE, "revoking the refresh token", secrets);
 }
 
 /** Options of {@linkcode fetchUserProfile}. */
@@ -273,6 +288,8 @@ export interface ProfileOptions {
   fetch?: FetchLike;
   /** Aborts the request. */
   signal?: AbortSignal;
+  /** As {@linkcode LoginServiceOptions.secrets}. @default {a new SecretSet for the call} */
+  secrets?: SecretSet;
 }
 
 /**
@@ -288,6 +305,7 @@ export interface ProfileOptions {
  */
 export async function fetchUserProfile(accessToken: string, options: ProfileOptions): Promise<UserProfile> {
   const url = endpoint(options.cloudUrl, "/v1alpha1/user/profile");
+  const secrets = known(options, accessToken);
   const res = await httpRequest({
     service: CLOUD_SERVICE,
     method: "GET",
@@ -299,7 +317,7 @@ export async function fetchUserProfile(accessToken: string, options: ProfileOpti
   if (res.status === 401 || res.status === 403) {
     throw new UpstreamError(
       `DBOS Cloud refused the new login when asked for the user's profile (HTTP ${res.status}: ${
-        redact(bodyExcerpt(res.text), [accessToken]) || "no details"
+        secrets.scrub(bodyExcerpt(res.text)) || "no details"
       }).`,
       {
         status: res.status,
@@ -309,7 +327,7 @@ export async function fetchUserProfile(accessToken: string, options: ProfileOpti
       },
     );
   }
-  if (res.status !== 200) throw unexpected(res, "GET", url, CLOUD_SERVICE, "reading the user's profile", [accessToken]);
+  if (res.status !== 200) throw unexpected(res, "GET", url, CLOUD_SERVICE, "reading the user's profile", secrets);
   const doc = asObject(parseJsonBody(res, CLOUD_SERVICE));
   if (typeof doc.Name !== "string" || typeof doc.Organization !== "string") {
     throw new UpstreamError(`DBOS Cloud answered GET ${url} without the user's Name and Organization.`, {
@@ -336,7 +354,7 @@ function postForm(url: string, form: URLSearchParams, options: LoginServiceOptio
   }, options.fetch);
 }
 
-function readTokens(res: HttpResponse, url: string): TokenSet {
+function readTokens(res: HttpResponse, url: string, secrets: SecretSet): TokenSet {
   let doc: Record<string, unknown>;
   try {
     doc = asObject(JSON.parse(res.text));
@@ -354,7 +372,11 @@ function readTokens(res: HttpResponse, url: string): TokenSet {
     });
   }
   const tokens: TokenSet = { accessToken: doc.access_token };
-  if (typeof doc.refresh_token === "string" && doc.refresh_token.length > 0) tokens.refreshToken = doc.refresh_token;
+  secrets.add(doc.access_token);
+  if (typeof doc.refresh_token === "string" && doc.refresh_token.length > 0) {
+    tokens.refreshToken = doc.refresh_token;
+    secrets.add(doc.refresh_token);
+  }
   const expiresIn = positiveNumber(doc.expires_in);
   if (expiresIn !== undefined) tokens.expiresIn = expiresIn;
   if (typeof doc.token_type === "string") tokens.tokenType = doc.token_type;
@@ -381,11 +403,11 @@ function oauthError(res: HttpResponse): OAuthError | null {
   return null;
 }
 
-function describe(err: OAuthError, secrets: string[]): string {
+function describe(err: OAuthError, secrets: SecretSet): string {
   const text = err.description
     ? `${err.error}: ${bodyExcerpt(JSON.stringify({ message: err.description }))}`
     : err.error;
-  return redact(text, secrets);
+  return secrets.scrub(text);
 }
 
 function unexpected(
@@ -394,9 +416,9 @@ function unexpected(
   url: string,
   service: string,
   doing: string,
-  secrets: string[],
+  secrets: SecretSet,
 ): UpstreamError {
-  const excerpt = redact(bodyExcerpt(res.text), secrets);
+  const excerpt = secrets.scrub(bodyExcerpt(res.text));
   const server = res.status >= 500;
   return new UpstreamError(
     `${capitalize(service)} answered HTTP ${res.status} to ${method} ${url} while ${doing}${
@@ -412,12 +434,11 @@ function unexpected(
   );
 }
 
-function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join("[REDACTED]");
-  }
-  return out;
+/** The secret set of a call (the caller's, else a new one), with `values` recorded in it. */
+function known(options: { secrets?: SecretSet }, ...values: string[]): SecretSet {
+  const secrets = options.secrets ?? new SecretSet();
+  for (const v of values) secrets.add(v);
+  return secrets;
 }
 
 function asObject(value: unknown): Record<string, unknown> {

@@ -11,7 +11,7 @@
  */
 import type { CallOptions } from "../backends/backend.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
-import { DbosMcpError, MissingPermissionError, NotLoggedInError } from "../core/errors.ts";
+import { DbosMcpError, errorMessage, MissingPermissionError, NotLoggedInError } from "../core/errors.ts";
 import type { FetchLike } from "../util/http_client.ts";
 import type { SecretSet } from "../core/secrets.ts";
 import type { AccessGrant, TokenSource } from "../backends/conductor/token_port.ts";
@@ -485,6 +485,7 @@ export class AuthSession implements TokenSource, LoginService {
       timeoutMs: this.#timeoutMs,
       fetch: this.#fetch,
       signal,
+      secrets: this.#secrets,
     });
     const creds: Credentials = {
       token: tokens.accessToken,
@@ -574,6 +575,7 @@ export class AuthSession implements TokenSource, LoginService {
       cloudUrl: this.#cloudUrl,
       timeoutMs: this.#timeoutMs,
       fetch: this.#fetch,
+      secrets: this.#secrets,
     });
     const next = { ...creds, userName: profile.name, organization: profile.organization };
     if (save) await this.#save(next);
@@ -636,6 +638,7 @@ export class AuthSession implements TokenSource, LoginService {
       clientId: this.#clientId,
       fetch: this.#fetch,
       signal,
+      secrets: this.#secrets,
     };
   }
 
@@ -664,7 +667,7 @@ export class AuthSession implements TokenSource, LoginService {
   }
 
   #safeMessage(err: unknown): string {
-    const text = err instanceof Error ? err.message : String(err);
+    const text = errorMessage(err);
     // A missing grant is only worth reporting with the flag that fixes it.
     const flag = err instanceof MissingPermissionError ? ` Grant ${err.flag}.` : "";
     return this.#secrets.scrub(text + flag);

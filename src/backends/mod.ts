@@ -63,7 +63,7 @@ function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
   if (usesSystemDatabase(config)) {
     const backend = new LazyBackend("sysdb", async () => {
       const { createSysdbBackend } = await import("./sysdb/backend.ts");
-      return await createSysdbBackend(config, { readOnly: config.readOnly, log: deps.log });
+      return await createSysdbBackend(config, { readOnly: config.readOnly, log: deps.log, secrets: deps.secrets });
     });
     return { backend };
   }

@@ -2,6 +2,7 @@
 // reachable where this is built): a thin wrapper over `node:util` parseArgs in
 // strict mode, so unknown flags are errors. Swap for @std/cli in one place.
 import { parseArgs as nodeParseArgs } from "node:util";
+import { errorMessage } from "../core/errors.ts";
 
 /** Declaration of one flag. */
 export interface FlagSpec {
@@ -41,7 +42,7 @@ export function parseFlags(args: string[], spec: Record<string, FlagSpec>): Pars
     });
     return { values: values as ParsedFlags["values"], positionals };
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorMessage(err);
     const unknown = msg.match(/Unknown option '([^']+)'/);
     if (unknown) throw new FlagParseError(`unknown flag ${unknown[1]}`, { cause: err });
     const missing = msg.match(/Option '([^']+?)(?: <value>)?' argument missing/);

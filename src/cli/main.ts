@@ -7,7 +7,8 @@
  */
 import { FlagParseError, type FlagSpec, parseFlags } from "./_args.ts";
 import { type Config, loadConfigFile, OPTIONS, readEnv, resolveConfig } from "../config/mod.ts";
-import { DbosMcpError } from "../core/errors.ts";
+import { DbosMcpError, errorMessage } from "../core/errors.ts";
+import { SecretSet } from "../core/secrets.ts";
 import { createServer } from "../server.ts";
 import { StdioLineTransport } from "../transports/stdio.ts";
 import { type HttpServing, parseListen, serveHttp } from "../transports/http.ts";
@@ -115,13 +116,15 @@ export async function main(args: string[]): Promise<number> {
   console.info = console.error;
   console.debug = console.error;
 
+  // The server's secrets, so that what this function writes to stderr is scrubbed of them too.
+  const secrets = new SecretSet();
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
-    server = await createServer({ config: command.config });
+    server = await createServer({ config: command.config, secrets });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     const hint = err instanceof DbosMcpError && err.hint ? ` ${err.hint}` : "";
-    console.error(`dbos-mcp: cannot start: ${message}${hint}`);
+    console.error(`dbos-mcp: cannot start: ${secrets.scrub(message + hint)}`);
     return 1;
   }
   const stopped = Promise.withResolvers<number>();
@@ -153,10 +156,10 @@ export async function main(args: string[]): Promise<number> {
         idleTimeoutMs: command.config.httpIdleTimeoutMs,
         readTimeoutMs: command.config.httpReadTimeoutMs,
         allowedHosts: command.config.httpAllowedHosts,
-        log: (m) => console.error(`dbos-mcp: ${m}`),
+        log: (m) => console.error(`dbos-mcp: ${secrets.scrub(m)}`),
       });
     } catch (err) {
-      console.error(`dbos-mcp: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`dbos-mcp: cannot start: ${secrets.scrub(errorMessage(err))}`);
       await server.close();
       return err instanceof DbosMcpError && err.code === "CONFIG" ? 2 : 1;
     }

@@ -5,7 +5,7 @@
 // returns, so that completing an already complete configuration changes
 // nothing.
 import { ConfigError } from "../core/errors.ts";
-import { redactUrl } from "../util/redact_url.ts";
+import { redactUrl } from "../core/secrets.ts";
 import { parseListen } from "./listen.ts";
 
 /** A raw option value: a flag's text, a boolean flag, a repeated flag, or a config-file value. */

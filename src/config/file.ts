@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, errorMessage } from "../core/errors.ts";
 import { OPTIONS, type OptionSpec } from "./options.ts";
 
 /** The config-file key of an option, or `undefined` when the file may not set it. */
@@ -41,14 +41,14 @@ export async function loadConfigFile(path: string): Promise<{ path: string; doc:
       ? `Deno may not read it: add --allow-read=${path}`
       : err instanceof Deno.errors.NotFound
       ? "no such file"
-      : (err as Error).message;
+      : errorMessage(err);
     throw new ConfigError(`Cannot read the config file ${path}: ${why}`, { cause: err });
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`The config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`The config file ${path} is not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
   if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
     throw new ConfigError(`The config file ${path} must hold a JSON object of options`);

@@ -31,4 +31,4 @@ export { type ConfigSources, resolveConfig } from "./resolve.ts";
 export { loadConfigFile } from "./file.ts";
 export { defaultHome, readEnv } from "./env.ts";
 export { isLoopback, parseListen } from "./listen.ts";
-export { redactUrl } from "../util/redact_url.ts";
+export { redactUrl } from "../core/secrets.ts";

@@ -153,3 +153,24 @@ export class ConfigError extends DbosMcpError {
 export function isNotCapable(err: unknown): boolean {
   return err instanceof Deno.errors.NotCapable || (err instanceof Error && err.name === "NotCapable");
 }
+
+/**
+ * The message of an unknown thrown value: an `Error`'s `message`, else the
+ * value as a string. The one way to quote a caught error; scrub the result
+ * (see `secrets.ts`) before it leaves the process.
+ *
+ * @example
+ * ```ts
+ * import { errorMessage } from "./errors.ts";
+ * errorMessage(new Error("boom")); // "boom"
+ * errorMessage("plain"); // "plain"
+ * ```
+ */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return Object.prototype.toString.call(err);
+  }
+}

@@ -11,7 +11,7 @@
 import { decide, type ToolPolicy } from "./policy.ts";
 import type { CallDecision, CallInfo, CallOutcome, ClientInfo, Plugin, ToolResult } from "../plugin_host/contract.ts";
 import type { JsonObject, SchemaIssue, SessionFacilities, ToolContext, ToolDefinition } from "./tool.ts";
-import { DbosMcpError, isNotCapable, MissingPermissionError } from "./errors.ts";
+import { DbosMcpError, errorMessage, isNotCapable, MissingPermissionError } from "./errors.ts";
 import type { LogFn } from "../util/log.ts";
 import type { SecretSet } from "./secrets.ts";
 import { byteLength } from "./budget.ts";
@@ -128,7 +128,7 @@ export class CallPipeline {
       try {
         await plugin.beforeCall(call);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         return {
           decision: { allowed: false, code: "PLUGIN", reason: `Refused by plugin '${plugin.name}': ${message}` },
           hint: err instanceof DbosMcpError ? err.hint : undefined,
@@ -203,7 +203,7 @@ export class CallPipeline {
         current = await plugin.transformResult(call, current);
       } catch (err) {
         // Never fall back to the untransformed result: it may hold what the plugin was to remove.
-        this.#o.log(`plugin '${plugin.name}' failed in transformResult: ${describe(err)}`);
+        this.#o.log(`plugin '${plugin.name}' failed in transformResult: ${errorMessage(err)}`);
         return errorResult(
           `Plugin '${plugin.name}' failed while processing the result of ${call.tool}, so the result was withheld.`,
           "Try again; if it keeps failing, report it to whoever maintains that plugin.",
@@ -219,7 +219,7 @@ export class CallPipeline {
       try {
         await plugin.afterCall(call, outcome, result);
       } catch (err) {
-        this.#o.log(`plugin '${plugin.name}' failed in afterCall for ${call.tool}: ${describe(err)}`);
+        this.#o.log(`plugin '${plugin.name}' failed in afterCall for ${call.tool}: ${errorMessage(err)}`);
       }
     }
   }
@@ -234,9 +234,10 @@ export class CallPipeline {
     let structuredContent = result.structuredContent;
     if (structuredContent) {
       json ??= JSON.stringify(structuredContent);
+      // The JSON holds each secret raw or JSON-escaped (both are recorded); scrub the strings, not the JSON text.
       if (secrets.containsKnown(json)) {
-        json = secrets.scrubKnown(json);
-        structuredContent = JSON.parse(json) as JsonObject;
+        structuredContent = secrets.scrubKnownValue(structuredContent);
+        json = JSON.stringify(structuredContent);
       }
     } else {
       json = undefined;
@@ -247,21 +248,21 @@ export class CallPipeline {
   #failure(toolName: string, err: unknown): ToolResult {
     if (err instanceof DbosMcpError) return errorResult(err.message, err.hint);
     if (isNotCapable(err)) {
-      const e = new MissingPermissionError(`an operation needed by ${toolName}`, permissionFlag(describe(err)), {
+      const e = new MissingPermissionError(`an operation needed by ${toolName}`, permissionFlag(errorMessage(err)), {
         cause: err,
       });
       return errorResult(e.message, e.hint);
     }
-    this.#o.log(`internal error in ${toolName}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    this.#o.log(`internal error in ${toolName}: ${(err instanceof Error && err.stack) || errorMessage(err)}`);
     const owner = this.#o.owners?.get(toolName);
     if (owner) {
       return errorResult(
-        `${toolName} (from plugin '${owner}') failed: ${describe(err).split("\n")[0].slice(0, 300)}`,
+        `${toolName} (from plugin '${owner}') failed: ${errorMessage(err).split("\n")[0].slice(0, 300)}`,
         "Try again; if it keeps failing, report it to whoever maintains that plugin.",
       );
     }
     return errorResult(
-      `Internal error in ${toolName}: ${describe(err).split("\n")[0].slice(0, 300)}`,
+      `Internal error in ${toolName}: ${errorMessage(err).split("\n")[0].slice(0, 300)}`,
       "This is a bug in dbos-mcp; try again, and report it if it persists.",
     );
   }
@@ -339,8 +340,4 @@ function dropTrailingItems(
     dropped += cut;
   }
   return { data: current, dropped };
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -10,6 +10,7 @@ import type { Config } from "../config/mod.ts";
 import type { WorkflowBackend } from "../backends/backend.ts";
 import type { JsonObject, ToolDefinition } from "../core/tool.ts";
 import type { LogFn } from "../util/log.ts";
+import type { Scrubber } from "../core/secrets.ts";
 
 /** The client that opened the MCP session. */
 export interface ClientInfo {
@@ -72,8 +73,14 @@ export interface PluginHost {
   readonly readOnly: boolean;
   /** The backend; in read-only mode its mutations refuse. */
   readonly backend: WorkflowBackend;
-  /** Writes a diagnostic line to stderr. */
+  /** Writes a diagnostic line to stderr (scrubbed of known secrets). */
   readonly log: LogFn;
+  /**
+   * Scrubs the secrets this server knows (tokens, database passwords) from
+   * text: run whatever the plugin writes elsewhere (a file, a service)
+   * through it. The audit plugin does for its records.
+   */
+  readonly secrets: Scrubber;
 }
 
 /** A plugin. Every member is optional but `name`. */

@@ -8,7 +8,7 @@
  */
 import type { Plugin, PluginFactory, PluginHost } from "./contract.ts";
 import type { ToolDefinition } from "../core/tool.ts";
-import { DbosMcpError, isNotCapable } from "../core/errors.ts";
+import { DbosMcpError, errorMessage, isNotCapable } from "../core/errors.ts";
 import { isAbsolute, resolve } from "../util/path.ts";
 
 /**
@@ -103,7 +103,7 @@ export function checkShape(spec: string, p: unknown): asserts p is Plugin {
 }
 
 function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  return errorMessage(err).split("\n")[0];
 }
 
 /** The plugins of a server and the tools they add. */

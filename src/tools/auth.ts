@@ -94,7 +94,11 @@ export const loginComplete = defineTool({
   render: (r) => r.message,
 });
 
-/** `logout`: revokes the refresh token and deletes the saved credentials. */
+/**
+ * `logout`: revokes the refresh token and deletes the saved credentials. It
+ * mutates: the credentials file is shared with the other DBOS tools, so
+ * read-only mode neither lists nor runs it.
+ */
 export const logout = defineTool({
   name: "logout",
   description: "Log out of DBOS Cloud: revokes the saved refresh token and deletes the credentials file. " +
@@ -108,7 +112,8 @@ export const logout = defineTool({
     idempotentHint: true,
     openWorldHint: true,
   },
-  mutates: false,
+  // It changes state outside the server (the shared credentials file, the login service's refresh token).
+  mutates: true,
   backends: ["conductor"],
   async handler(_args, ctx) {
     const out = await loginOf(ctx).logout();

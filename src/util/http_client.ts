@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { isNotCapable, MissingPermissionError, UpstreamError } from "../core/errors.ts";
+import { errorMessage, isNotCapable, MissingPermissionError, UpstreamError } from "../core/errors.ts";
 
 /** A request made with {@linkcode httpRequest}. */
 export interface HttpRequest {
@@ -157,7 +157,7 @@ export async function httpRequest(req: HttpRequest, fetchFn: FetchLike = fetch):
 function networkFailure(err: unknown): { detail: string; connect: boolean } {
   const messages: string[] = [];
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    messages.push(e instanceof Error ? e.message : String(e));
+    messages.push(errorMessage(e));
     e = e instanceof Error ? e.cause : undefined;
   }
   const all = messages.join(" | ");

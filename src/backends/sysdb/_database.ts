@@ -12,9 +12,10 @@ import { runWithAbortableDbRetries } from "@dbos-inc/dbos-sdk/internal/context";
 import pg from "pg";
 import { parse as parseConnectionString } from "pg-connection-string";
 import type { LogFn } from "../../util/log.ts";
+import { errorMessage } from "../../core/errors.ts";
 import { type DatabaseTarget, withStartupOptions } from "./_targets.ts";
 import { passwordLookup } from "./_password.ts";
-import type { Scrub } from "./_errors.ts";
+import type { SecretSet } from "../../core/secrets.ts";
 
 /**
  * The DBOS system-schema version this server's DBOS client is written for
@@ -66,8 +67,8 @@ export interface SystemDatabaseOptions {
   readOnly: boolean;
   /** Diagnostics. */
   log: LogFn;
-  /** Removes passwords from diagnostics. */
-  scrub: Scrub;
+  /** Records the password looked up for the pool; removes passwords from diagnostics. */
+  secrets: SecretSet;
   /** How long the DBOS client may retry a lost connection within one call, in milliseconds. */
   retryBudgetMs: number;
 }
@@ -101,10 +102,17 @@ export class SystemDatabase {
       const options = [`-c statement_timeout=${this.#opts.statementTimeoutMs}`];
       if (this.#opts.readOnly) options.push("-c default_transaction_read_only=on");
       const params = parseConnectionString(withStartupOptions(this.target.url, options.join(" "), "dbos-mcp"));
+      const secrets = this.#opts.secrets;
+      secrets.add(params.password);
+      // Without a password in the URL, look one up the way libpq does (see _password.ts), and scrub it too.
+      const lookup = passwordLookup(this.target);
       const pool = new pg.Pool({
         ...params,
-        // Without a password in the URL, look one up the way libpq does (see _sysdb_password.ts).
-        password: params.password || passwordLookup(this.target),
+        password: params.password || (async () => {
+          const found = await lookup();
+          secrets.add(found);
+          return found;
+        }),
         max: this.#opts.poolSize,
         connectionTimeoutMillis: this.#opts.connectTimeoutMs,
         idleTimeoutMillis: 30_000,
@@ -113,7 +121,7 @@ export class SystemDatabase {
       // An idle connection that breaks (the database restarts) must not crash the server.
       pool.on("error", (err) => {
         this.#opts.log(
-          `system database ${this.target.where}: idle connection failed: ${this.#opts.scrub(err.message)}`,
+          `system database ${this.target.where}: idle connection failed: ${this.#opts.secrets.scrub(err.message)}`,
         );
       });
       this.#pool = pool;
@@ -127,10 +135,10 @@ export class SystemDatabase {
     let client = this.#clients.get(key);
     if (!client) {
       const log = this.#opts.log;
-      const scrub = this.#opts.scrub;
+      const secrets = this.#opts.secrets;
       const where = this.target.where;
       const say = (level: string) => (entry: unknown) =>
-        log(`DBOS client (${where}) ${level}: ${scrub(entry instanceof Error ? entry.message : String(entry))}`);
+        log(`DBOS client (${where}) ${level}: ${secrets.scrub(errorMessage(entry))}`);
       // DBOSClient.create only constructs: it connects on the first call.
       client = DBOSClient.create({
         systemDatabaseUrl: this.target.url,

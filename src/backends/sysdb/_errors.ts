@@ -3,7 +3,8 @@
 // refused, the DBOS schema is missing or too old, a statement timed out, the
 // connection is read-only. Messages name the application and the database
 // as host:port/name, never with a password.
-import { DbosMcpError, isNotCapable, UpstreamError } from "../../core/errors.ts";
+import { DbosMcpError, errorMessage, isNotCapable, UpstreamError } from "../../core/errors.ts";
+import type { Scrubber } from "../../core/secrets.ts";
 
 /** Why a system database cannot serve, in a few words (shown by list_applications). */
 export type UnavailableKind =
@@ -98,18 +99,20 @@ export function errorCode(err: unknown): string | undefined {
 /**
  * The error to throw for `err`, raised while doing `what` (e.g. "list
  * workflows") against the database of `label`. Permission errors from Deno
- * and this server's own errors pass through unchanged.
+ * and this server's own errors pass through unchanged; the driver's message
+ * is scrubbed by `secrets` (which knows the database passwords) before it is
+ * quoted.
  */
 export function describeDatabaseError(
   err: unknown,
   label: DatabaseLabel,
   what: string,
-  scrub: Scrub,
+  secrets: Scrubber,
   mutates = false,
 ): unknown {
   if (err instanceof DbosMcpError || isNotCapable(err)) return err;
   const code = errorCode(err);
-  const raw = scrub(err instanceof Error ? err.message : String(err));
+  const raw = secrets.scrub(errorMessage(err));
   const name = err instanceof Error ? err.name : "";
   const db = `the system database of application '${label.app}' (${label.where})`;
   const retryNote = mutates
@@ -232,27 +235,4 @@ export function noSchemaError(label: DatabaseLabel, what: string, cause?: unknow
       cause,
     },
   );
-}
-
-/** Removes secrets (database passwords) from a text. */
-export type Scrub = (text: string) => string;
-
-/** A {@linkcode Scrub} that replaces each of `secrets` (and its percent-decoded form) with `***`. */
-export function scrubber(secrets: readonly string[]): Scrub {
-  const values = new Set<string>();
-  for (const s of secrets) {
-    if (!s) continue;
-    values.add(s);
-    try {
-      values.add(decodeURIComponent(s));
-    } catch {
-      // not percent-encoded
-    }
-  }
-  const sorted = [...values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const v of sorted) if (out.includes(v)) out = out.split(v).join("***");
-    return out;
-  };
 }

@@ -4,7 +4,7 @@
 // HOME without asking Deno first and, when that is not allowed, crashes the
 // process from inside a socket callback; this lookup asks first, and says
 // which grant is missing instead.
-import { ConfigError } from "../../core/errors.ts";
+import { ConfigError, errorMessage } from "../../core/errors.ts";
 import { join } from "../../util/path.ts";
 import { readEnv } from "../../config/mod.ts";
 import type { DatabaseTarget } from "./_targets.ts";
@@ -87,7 +87,7 @@ export function passwordLookup(target: DatabaseTarget): () => Promise<string> {
     try {
       text = await Deno.readTextFile(file);
     } catch (err) {
-      throw missing(`no PGPASSWORD, and ${file} cannot be read (${(err as Error).message})`);
+      throw missing(`no PGPASSWORD, and ${file} cannot be read (${errorMessage(err)})`);
     }
     const password = findPassword(text, target);
     if (password === undefined) throw missing(`no PGPASSWORD, and no line of ${file} matches`);

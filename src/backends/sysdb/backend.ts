@@ -28,16 +28,16 @@ import type {
   WorkflowBackend,
 } from "../backend.ts";
 import type { LogFn } from "../../util/log.ts";
-import { type DbosMcpError, InvalidArgumentError, isNotCapable, NotFoundError } from "../../core/errors.ts";
-import { CLIENT_SCHEMA_VERSION, type Probe, SystemDatabase, withRetryBudget } from "./_database.ts";
+import { SecretSet } from "../../core/secrets.ts";
 import {
-  type DatabaseLabel,
-  describeDatabaseError,
-  noSchemaError,
-  type Scrub,
-  scrubber,
-  SystemDatabaseError,
-} from "./_errors.ts";
+  type DbosMcpError,
+  errorMessage,
+  InvalidArgumentError,
+  isNotCapable,
+  NotFoundError,
+} from "../../core/errors.ts";
+import { CLIENT_SCHEMA_VERSION, type Probe, SystemDatabase, withRetryBudget } from "./_database.ts";
+import { type DatabaseLabel, describeDatabaseError, noSchemaError, SystemDatabaseError } from "./_errors.ts";
 import { type ClientWorkflow, toClientListInput, toStep, toWorkflow } from "./_map.ts";
 import { type DatabaseTarget, targetsFromConfig } from "./_targets.ts";
 
@@ -47,8 +47,16 @@ export { CLIENT_SCHEMA_VERSION, SystemDatabaseError };
 export interface SysdbBackendOptions {
   /** Open every connection read-only (`default_transaction_read_only=on`). */
   readOnly: boolean;
-  /** Diagnostics (stderr). */
+  /** Diagnostics (stderr); scrubbed by `secrets` here too. */
   log: LogFn;
+  /**
+   * The server's secrets: the databases' passwords (from the URLs, and those
+   * looked up in `PGPASSWORD` or the password file) are recorded in it, and
+   * every message quoting the driver is scrubbed with it.
+   *
+   * @default {a new SecretSet for this backend}
+   */
+  secrets?: SecretSet;
   /**
    * Time limit to open a connection, in milliseconds.
    * @default {10000}
@@ -102,7 +110,7 @@ export class SysdbBackend implements WorkflowBackend {
   /** Always `"sysdb"`. */
   readonly kind = "sysdb" as const;
   #dbs: SystemDatabase[];
-  #scrub: Scrub;
+  #secrets: SecretSet;
   #schema: string;
   #statementTimeoutMs: number;
   #retryBudgetMs: number;
@@ -110,11 +118,12 @@ export class SysdbBackend implements WorkflowBackend {
   /** Describes the databases of `config`; nothing connects yet. */
   constructor(config: SysdbConfig, opts: SysdbBackendOptions) {
     const targets = targetsFromConfig(config);
-    this.#scrub = scrubber(targets.map((t) => t.password ?? ""));
+    this.#secrets = opts.secrets ?? new SecretSet();
+    for (const t of targets) this.#secrets.add(t.password);
     this.#schema = config.schema;
     this.#statementTimeoutMs = config.statementTimeoutMs;
     this.#retryBudgetMs = opts.retryBudgetMs ?? 2_000;
-    const log: LogFn = (m) => opts.log(this.#scrub(m));
+    const log: LogFn = (m) => opts.log(this.#secrets.scrub(m));
     this.#dbs = targets.map((t) =>
       new SystemDatabase(t, {
         schema: config.schema,
@@ -123,7 +132,7 @@ export class SysdbBackend implements WorkflowBackend {
         connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
         readOnly: opts.readOnly,
         log,
-        scrub: this.#scrub,
+        secrets: this.#secrets,
         retryBudgetMs: this.#retryBudgetMs,
       })
     );
@@ -261,7 +270,7 @@ export class SysdbBackend implements WorkflowBackend {
     try {
       return await withRetryBudget(this.#retryBudgetMs, opts?.signal, fn);
     } catch (err) {
-      throw describeDatabaseError(err, r.label, what, this.#scrub, mutates);
+      throw describeDatabaseError(err, r.label, what, this.#secrets, mutates);
     }
   }
 
@@ -285,7 +294,7 @@ export class SysdbBackend implements WorkflowBackend {
         err,
         this.#label(db, t.name ?? t.fallbackName),
         "read the system database",
-        this.#scrub,
+        this.#secrets,
       );
       const reason = unavailableReason(e);
       return namesOf(t, db.knownNames).map((name) => ({
@@ -322,7 +331,7 @@ export class SysdbBackend implements WorkflowBackend {
       try {
         probe = await db.probe();
       } catch (err) {
-        failure ??= describeDatabaseError(err, label, what, this.#scrub);
+        failure ??= describeDatabaseError(err, label, what, this.#secrets);
         continue;
       }
       if (probe.names.includes(app)) return await this.#ready({ db, scope: app, label }, what);
@@ -345,7 +354,7 @@ export class SysdbBackend implements WorkflowBackend {
       try {
         probe = await r.db.probe();
       } catch (err) {
-        throw describeDatabaseError(err, r.label, what, this.#scrub);
+        throw describeDatabaseError(err, r.label, what, this.#secrets);
       }
     }
     const problem = schemaProblem(probe, r.label, what);
@@ -358,10 +367,10 @@ export class SysdbBackend implements WorkflowBackend {
 function unavailableReason(err: unknown): string {
   if (err instanceof SystemDatabaseError) return err.reason;
   if (isNotCapable(err)) {
-    const m = String((err as Error).message).match(/Requires (\w+) access to "?([^",]+)"?/);
+    const m = errorMessage(err).match(/Requires (\w+) access to "?([^",]+)"?/);
     return m ? `Deno may not do this: restart the server with --allow-${m[1]}=${m[2]}` : "Deno refused a permission";
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 /** The application names of a target: its configured name, else the database's, else the fallback. */
