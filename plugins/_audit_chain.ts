@@ -17,7 +17,7 @@ export const AUDIT_GENESIS: string = "0".repeat(64);
 export const AUDIT_FORMAT_VERSION = 1;
 
 /** The `mac` of a record whose `hash` is an HMAC-SHA256 under the audit key. */
-export const AUDIT_MAC = "hmac-sha256";
+export const AUDIT_MAC: "hmac-sha256" = "hmac-sha256";
 
 /** The client of the session, as recorded. */
 export interface AuditClient {
@@ -76,7 +76,7 @@ export interface AuditRecord {
   /** Bytes of JSON sent to the client; `null` in an intent. */
   result_bytes: number | null;
   /** `hmac-sha256` when `hash` is an HMAC under the audit key (DBOS_MCP_AUDIT_KEY); absent for plain SHA-256. */
-  mac?: typeof AUDIT_MAC;
+  mac?: "hmac-sha256";
   /** The hash of the record before, or {@linkcode AUDIT_GENESIS}. */
   prev: string;
   /** SHA-256 (or, with `mac`, HMAC-SHA256) of `prev` + canonical JSON of this record without `hash`. */
@@ -104,7 +104,7 @@ export interface AuditRecoveredRecord {
   /** Why, in words. */
   reason: string;
   /** As in {@linkcode AuditRecord}. */
-  mac?: typeof AUDIT_MAC;
+  mac?: "hmac-sha256";
   /** The hash of the record before, or {@linkcode AUDIT_GENESIS}. */
   prev: string;
   /** As in {@linkcode AuditRecord}. */
