@@ -6,12 +6,18 @@
 // (object keys sorted by UTF-16 code unit, no whitespace), and its `prev` is
 // the `hash` of the record before it, or `AUDIT_GENESIS` for the first one.
 // Canonical JSON makes the hash independent of the key order on the line.
+// A record with `"mac": "hmac-sha256"` (written with DBOS_MCP_AUDIT_KEY set)
+// carries an HMAC-SHA256 under that key of the same bytes instead, so only a
+// holder of the key can recompute it.
 
 /** The `prev` of the first record of a log: 64 zeros. */
 export const AUDIT_GENESIS: string = "0".repeat(64);
 
 /** Version of the record format, the `v` field of every record. */
 export const AUDIT_FORMAT_VERSION = 1;
+
+/** The `mac` of a record whose `hash` is an HMAC-SHA256 under the audit key. */
+export const AUDIT_MAC: "hmac-sha256" = "hmac-sha256";
 
 /** The client of the session, as recorded. */
 export interface AuditClient {
@@ -69,14 +75,47 @@ export interface AuditRecord {
   duration_ms: number | null;
   /** Bytes of JSON sent to the client; `null` in an intent. */
   result_bytes: number | null;
+  /** `hmac-sha256` when `hash` is an HMAC under the audit key (DBOS_MCP_AUDIT_KEY); absent for plain SHA-256. */
+  mac?: "hmac-sha256";
   /** The hash of the record before, or {@linkcode AUDIT_GENESIS}. */
   prev: string;
-  /** SHA-256 of `prev` + canonical JSON of this record without `hash`. */
+  /** SHA-256 (or, with `mac`, HMAC-SHA256) of `prev` + canonical JSON of this record without `hash`. */
   hash: string;
 }
 
+/**
+ * The record written when a log was found ending with an incomplete line (a
+ * write cut off by a crash or a full disk): the partial bytes were removed
+ * and this record, chained to the last complete one, says so.
+ */
+export interface AuditRecoveredRecord {
+  /** Format version, always 1. */
+  v: 1;
+  /** Position in the log. */
+  seq: number;
+  /** When the repair was made (ISO 8601, UTC). */
+  time: string;
+  /** Always `recovered`. */
+  kind: "recovered";
+  /** How many bytes of the incomplete last line were removed. */
+  removed_bytes: number;
+  /** SHA-256 (lowercase hex) of the removed bytes. */
+  removed_sha256: string;
+  /** Why, in words. */
+  reason: string;
+  /** As in {@linkcode AuditRecord}. */
+  mac?: "hmac-sha256";
+  /** The hash of the record before, or {@linkcode AUDIT_GENESIS}. */
+  prev: string;
+  /** As in {@linkcode AuditRecord}. */
+  hash: string;
+}
+
+/** Any line of the audit log. */
+export type AuditLine = AuditRecord | AuditRecoveredRecord;
+
 /** A record before it is placed in the chain. */
-export type AuditEntry = Omit<AuditRecord, "v" | "seq" | "prev" | "hash">;
+export type AuditEntry = Omit<AuditRecord, "v" | "seq" | "prev" | "hash" | "mac">;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -103,7 +142,8 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * The hash a record must carry: SHA-256 (lowercase hex) of `prev` followed
- * by the canonical JSON of the record without `hash`.
+ * by the canonical JSON of the record without `hash`; with `key`, the
+ * HMAC-SHA256 of the same bytes under that key.
  *
  * @example Checking one line of a log
  * ```ts ignore
@@ -112,16 +152,28 @@ export function canonicalJson(value: unknown): string {
  * const intact = (await recordHash(record)) === record.hash;
  * ```
  */
-export async function recordHash(record: Omit<AuditRecord, "hash"> | Record<string, unknown>): Promise<string> {
+export async function recordHash(
+  record: Omit<AuditLine, "hash"> | Record<string, unknown>,
+  key?: CryptoKey,
+): Promise<string> {
   const { hash: _ignored, ...rest } = record as Record<string, unknown>;
   const prev = typeof rest.prev === "string" ? rest.prev : "";
   const bytes = new TextEncoder().encode(prev + canonicalJson(rest));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  const digest = key ? await crypto.subtle.sign("HMAC", key, bytes) : await crypto.subtle.digest("SHA-256", bytes);
+  return hex(new Uint8Array(digest));
+}
+
+/** SHA-256 of `bytes`, lowercase hex. */
+export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The line written for a record: JSON in the record's own key order, U+2028/U+2029 escaped, `\n`-terminated. */
-export function recordLine(record: AuditRecord): string {
+export function recordLine(record: AuditLine): string {
   return `${JSON.stringify(record).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029")}\n`;
 }
 
@@ -135,6 +187,9 @@ export function shapeProblem(value: unknown): string | undefined {
   }
   if (typeof r.prev !== "string" || !HEX64.test(r.prev)) return "its prev is not a SHA-256 hex digest";
   if (typeof r.hash !== "string" || !HEX64.test(r.hash)) return "its hash is not a SHA-256 hex digest";
-  if (r.kind !== "intent" && r.kind !== "call") return `its kind ${JSON.stringify(r.kind)} is not intent or call`;
+  if (r.kind !== "intent" && r.kind !== "call" && r.kind !== "recovered") {
+    return `its kind ${JSON.stringify(r.kind)} is not intent, call or recovered`;
+  }
+  if (r.mac !== undefined && r.mac !== AUDIT_MAC) return `its mac ${JSON.stringify(r.mac)} is not ${AUDIT_MAC}`;
   return undefined;
 }

@@ -29,6 +29,13 @@ export interface AuditHookSettings {
   redactor: AuditRedactor;
   /** The server's known secrets, scrubbed from every string of every record (after the redactor). */
   secrets?: Scrubber;
+  /**
+   * Write the log's head (seq and hash) through `log` when the hooks are
+   * made, every this many records written, and at close: anchors in the
+   * client's own log of the server's stderr, for `audit verify --head`.
+   * Absent: no anchors.
+   */
+  anchorEvery?: number;
 }
 
 const MAX_TEXT = 4096;
@@ -36,7 +43,22 @@ const MAX_NAME = 256;
 
 /** The audit plugin over an opened log. */
 export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plugin {
-  const { required, clock, log, redactor, secrets } = settings;
+  const { required, clock, log, redactor, secrets, anchorEvery } = settings;
+  let written = 0;
+  let closed = false;
+  const anchor = (when: string) => {
+    if (anchorEvery === undefined || auditLog.failure) return;
+    const { seq, hash } = auditLog.head;
+    log(`audit: head of ${auditLog.path}: seq ${seq} hash ${hash} (${when})`);
+  };
+  const append = async (record: AuditEntry): Promise<void> => {
+    await auditLog.append(record);
+    written++;
+    if (anchorEvery !== undefined && anchorEvery > 0 && written % anchorEvery === 0) {
+      anchor(`after ${written} records`);
+    }
+  };
+  anchor("at start");
 
   const entry = (
     call: CallInfo,
@@ -66,7 +88,7 @@ export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plu
     async beforeCall(call: CallInfo): Promise<void> {
       if (!call.mutates && !required) return;
       try {
-        await auditLog.append(entry(call, "intent", { allowed: true }, undefined));
+        await append(entry(call, "intent", { allowed: true }, undefined));
       } catch (err) {
         if (!(err instanceof AuditLogUnavailableError)) throw err; // refused all the same
         throw new AuditLogUnavailableError(
@@ -88,14 +110,21 @@ export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plu
         return;
       }
       try {
-        await auditLog.append(entry(call, "call", decisionOf(outcome, redactor), outcome));
-      } catch {
+        await append(entry(call, "call", decisionOf(outcome, redactor), outcome));
+      } catch (err) {
         if (call.mutates && sent) log(`audit: the outcome of ${call.tool} (call ${call.id}) was not recorded`);
+        else if (!auditLog.failure) {
+          // Not a lasting failure (reported once when it happened): say which record was lost, and why.
+          const why = err instanceof AuditLogUnavailableError ? err.reason : String(err);
+          log(`audit: the record of ${call.tool} (call ${call.id}) was not written: ${why}`);
+        }
       }
     },
 
     async close(): Promise<void> {
-      await auditLog.close();
+      await auditLog.close(); // after the pending appends
+      if (!closed) anchor("at exit");
+      closed = true;
     },
   };
 }

@@ -1,6 +1,7 @@
 // Verifying an audit log's hash chain, and the `audit verify PATH` command.
 import { DbosMcpError, errorMessage, isNotCapable } from "../src/core/errors.ts";
 import { AUDIT_GENESIS, recordHash, shapeProblem } from "./_audit_chain.ts";
+import { AUDIT_KEY_ENV, auditKeyFromEnv, readEnvQuietly } from "./_audit_key.ts";
 
 /** Options of {@linkcode verifyAuditLog}. */
 export interface AuditVerifyOptions {
@@ -11,6 +12,15 @@ export interface AuditVerifyOptions {
    * was replaced by a new log); this can.
    */
   knownHead?: string;
+  /**
+   * The key the log was written with (`DBOS_MCP_AUDIT_KEY`). With it, HMAC
+   * records are checked under it, and the log must end with HMAC records:
+   * plain records are accepted only before the first HMAC one (a log written
+   * before the key was set), so records rewritten without the key fail even
+   * with their hashes recomputed. Without it, an HMAC record cannot be
+   * checked and fails verification.
+   */
+  key?: CryptoKey;
 }
 
 /** The outcome of {@linkcode verifyAuditLog}. */
@@ -26,6 +36,10 @@ export type AuditVerifyResult =
     head: string;
     /** Intents with no call record after them: calls whose outcome was never recorded (a crash, or the log failed). */
     openIntents: number;
+    /** How many records are HMAC-chained (checked with the key). */
+    keyedRecords: number;
+    /** `recovered` records: incomplete last lines that a server removed when it found them. */
+    recoveries: number;
   }
   | {
     /** The chain is broken. */
@@ -62,6 +76,8 @@ interface Line {
   prev: string;
   hash: string;
   hashOk: boolean;
+  /** An HMAC record. */
+  mac: boolean;
   kind: string;
   callId: unknown;
 }
@@ -94,7 +110,7 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
   const texts = new TextDecoder().decode(bytes).split("\n");
   const partial = texts.pop()!; // "" when the file ends with a newline
   const lines: Line[] = [];
-  for (const [i, text] of texts.entries()) lines.push(await parseLine(i + 1, text));
+  for (const [i, text] of texts.entries()) lines.push(await parseLine(i + 1, text, options.key));
 
   // Indexes for naming what happened: lines by the (seq, prev) they claim, and by their hash.
   const byLink = new Map<string, number[]>();
@@ -110,6 +126,7 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
 
   let seq = 0;
   let prev = AUDIT_GENESIS;
+  let firstKeyed: number | undefined; // line number of the first HMAC record
   const accepted = new Map<string, number>(); // hash -> index, of lines accepted so far
   const fail = (records: number, line: number, error: string, at?: number): AuditVerifyResult => ({
     ok: false,
@@ -123,6 +140,25 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
     if (l.empty) return fail(i, n, `line ${n} is empty (a line was inserted or a record was blanked)`);
     if (!l.json) return fail(i, n, `line ${n} is not valid JSON (it was edited or damaged)`);
     if (l.shape) return fail(i, n, `line ${n} is not an audit record: ${l.shape}`);
+    if (l.mac && !options.key) {
+      return fail(
+        i,
+        n,
+        `line ${n} (seq ${l.seq}) is HMAC-chained: set ${AUDIT_KEY_ENV} to the key the server wrote it with ` +
+          `(and let Deno read it: --allow-env=${AUDIT_KEY_ENV})`,
+        l.seq,
+      );
+    }
+    if (!l.mac && firstKeyed !== undefined) {
+      return fail(
+        i,
+        n,
+        `line ${n} (seq ${l.seq}) is not HMAC-chained though line ${firstKeyed} before it is: it was rewritten ` +
+          "by someone without the key",
+        l.seq,
+      );
+    }
+    if (l.mac) firstKeyed ??= n;
     const want = seq + 1;
     if (l.hashOk && l.seq === want && l.prev === prev) {
       seq = l.seq;
@@ -144,7 +180,10 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
       return fail(i, n, `${what}: the chain continues at line ${later + 1} (seq ${want})`, l.seq);
     }
     if (!l.hashOk) {
-      return fail(i, n, `line ${n} (seq ${l.seq}) was altered: its hash does not match its content`, l.seq);
+      const what = l.mac
+        ? "was altered, or written with another key: its HMAC does not match its content"
+        : "was altered: its hash does not match its content";
+      return fail(i, n, `line ${n} (seq ${l.seq}) ${what}`, l.seq);
     }
     if (l.seq > want) {
       const what = want === 1
@@ -180,6 +219,16 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
     const n = lines.length + 1;
     return fail(lines.length, n, `line ${n} is truncated: the file does not end with a newline`);
   }
+  if (options.key && lines.length > 0 && !lines[lines.length - 1].mac) {
+    const n = lines.length;
+    return fail(
+      n - 1,
+      n,
+      `line ${n} (seq ${seq}), the last record, is not HMAC-chained, but a key was given: the log was written ` +
+        `without ${AUDIT_KEY_ENV}, or rewritten by someone without the key`,
+      seq,
+    );
+  }
   if (options.knownHead !== undefined && options.knownHead !== AUDIT_GENESIS && !accepted.has(options.knownHead)) {
     return fail(
       lines.length,
@@ -187,10 +236,18 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
       `the log no longer holds the known head ${options.knownHead}: records were cut from its end, or it was replaced`,
     );
   }
-  return { ok: true, records: lines.length, lastSeq: seq, head: prev, openIntents: countOpenIntents(lines) };
+  return {
+    ok: true,
+    records: lines.length,
+    lastSeq: seq,
+    head: prev,
+    openIntents: countOpenIntents(lines),
+    keyedRecords: lines.filter((l) => l.mac).length,
+    recoveries: lines.filter((l) => l.kind === "recovered").length,
+  };
 }
 
-async function parseLine(n: number, text: string): Promise<Line> {
+async function parseLine(n: number, text: string, key: CryptoKey | undefined): Promise<Line> {
   const line: Line = {
     n,
     empty: text.trim() === "",
@@ -199,6 +256,7 @@ async function parseLine(n: number, text: string): Promise<Line> {
     prev: "",
     hash: "",
     hashOk: false,
+    mac: false,
     kind: "",
     callId: undefined,
   };
@@ -218,7 +276,11 @@ async function parseLine(n: number, text: string): Promise<Line> {
   line.hash = r.hash as string;
   line.kind = r.kind as string;
   line.callId = r.call_id;
-  line.hashOk = await recordHash(r) === line.hash;
+  line.mac = r.mac !== undefined;
+  // An HMAC record cannot be checked without the key (the loop reports that first).
+  line.hashOk = line.mac
+    ? key !== undefined && await recordHash(r, key) === line.hash
+    : await recordHash(r) === line.hash;
   return line;
 }
 
@@ -226,7 +288,7 @@ function countOpenIntents(lines: Line[]): number {
   const open = new Set<unknown>();
   for (const l of lines) {
     if (l.kind === "intent") open.add(l.callId);
-    else open.delete(l.callId);
+    else if (l.kind === "call") open.delete(l.callId);
   }
   return open.size;
 }
@@ -242,13 +304,16 @@ export interface AuditCliOutput {
 const USAGE = "usage: audit verify PATH [--head HASH]";
 const HELP = `${USAGE}
 Verifies the hash chain of an audit log written by the audit plugin, and names the first record that was
-altered, removed, inserted or moved. --head HASH: a head printed by an earlier verification, which the log
-must still hold (detects records cut from its end). Exit status: 0 intact, 1 not intact or unreadable, 2 usage.`;
+altered, removed, inserted or moved. --head HASH: a head printed by an earlier verification or by the server
+("audit: head of PATH: seq N hash HASH" on its stderr), which the log must still hold (detects records cut
+from its end). With ${AUDIT_KEY_ENV} set (needs --allow-env=${AUDIT_KEY_ENV}), HMAC records are checked with
+that key. Exit status: 0 intact, 1 not intact or unreadable, 2 usage.`;
 
 /**
  * The `audit` command: `audit verify PATH [--head HASH]` verifies the chain
  * of the audit log at PATH (with `--head`, also that it still holds that
- * record hash, noted from an earlier verification)
+ * record hash, noted from an earlier verification or the server's stderr;
+ * with `DBOS_MCP_AUDIT_KEY` in `env`, HMAC records under that key)
  * and prints one line: to stdout when intact, to stderr naming the first
  * problem otherwise. `args` are the words after `audit`.
  *
@@ -263,6 +328,7 @@ must still hold (detects records cut from its end). Exit status: 0 intact, 1 not
 export async function runAuditCli(
   args: string[],
   output: AuditCliOutput = { out: (l) => console.log(l), err: (l) => console.error(l) },
+  env: (name: string) => string | undefined = readEnvQuietly,
 ): Promise<number> {
   if (args.some((a) => a === "--help" || a === "-h")) {
     output.out(HELP);
@@ -282,9 +348,16 @@ export async function runAuditCli(
     output.err(command && command !== "verify" ? `audit: unknown command '${command}'\n${USAGE}` : USAGE);
     return 2;
   }
+  let key: CryptoKey | undefined;
+  try {
+    key = await auditKeyFromEnv(env);
+  } catch (err) {
+    output.err(`audit: ${err instanceof DbosMcpError && err.hint ? `${err.message}. ${err.hint}` : String(err)}`);
+    return 2;
+  }
   let result: AuditVerifyResult;
   try {
-    result = await verifyAuditLog(path, { knownHead });
+    result = await verifyAuditLog(path, { knownHead, key });
   } catch (err) {
     output.err(`${path}: FAILED: ${errorMessage(err)}`);
     return 1;
@@ -293,9 +366,13 @@ export async function runAuditCli(
     output.err(`${path}: FAILED at line ${result.line}: ${result.error}`);
     return 1;
   }
-  const open = result.openIntents ? `; ${result.openIntents} intent(s) without a recorded outcome` : "";
+  const notes = [
+    key ? `${result.keyedRecords} HMAC-verified with ${AUDIT_KEY_ENV}` : "",
+    result.recoveries ? `${result.recoveries} recovered incomplete line(s)` : "",
+    result.openIntents ? `${result.openIntents} intent(s) without a recorded outcome` : "",
+  ].filter(Boolean).map((note) => `; ${note}`).join("");
   output.out(
-    `${path}: OK: ${result.records} records, chain intact; head seq ${result.lastSeq} hash ${result.head}${open}`,
+    `${path}: OK: ${result.records} records, chain intact; head seq ${result.lastSeq} hash ${result.head}${notes}`,
   );
   return 0;
 }

@@ -7,6 +7,7 @@ import { FakeClock } from "./_fake_clock.ts";
 import auditPlugin, {
   AUDIT_GENESIS,
   AuditLogReadError,
+  AuditLogStartError,
   AuditLogUnavailableError,
   type AuditRecord,
   createAuditPlugin,
@@ -16,153 +17,25 @@ import auditPlugin, {
 import { AuditLog, type AuditSink } from "../plugins/_audit_log.ts";
 import { auditHooks } from "../plugins/_audit_plugin.ts";
 import { recordHash } from "../plugins/_audit_chain.ts";
-import { DEFAULTS } from "../src/config/mod.ts";
 import { ConfigError } from "../src/core/errors.ts";
-import { SecretSet } from "../src/core/secrets.ts";
-import type { CallInfo, CallOutcome, Plugin, PluginHost, ToolResult } from "../src/plugin_host/contract.ts";
-import type { WorkflowBackend } from "../src/backends/backend.ts";
 import { connectInProcess, textOf } from "./_mcp.ts";
+import {
+  callOf,
+  cancel,
+  fakeHost,
+  inTempDir,
+  lines,
+  read,
+  records,
+  reHashed,
+  runCall,
+  sampleLog,
+  withoutAnchors,
+  writeLines,
+} from "./_audit.ts";
 import { StaticBackend } from "./fixtures/static_backend.ts";
 
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEiLCJleHAiOjQxMDI0NDQ4MDB9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
-
-// ---- helpers -------------------------------------------------------------------------------------------------------
-
-/** Runs `fn` with a fresh temporary folder, removed afterwards. */
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "audit_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** A host with the default configuration plus `config`, whose log lines are kept in `logs`. */
-function fakeHost(config: { auditLog?: string; auditRequired?: boolean } = {}): PluginHost & { logs: string[] } {
-  const logs: string[] = [];
-  return {
-    config: { ...DEFAULTS, home: undefined, ...config },
-    readOnly: false,
-    backend: {} as WorkflowBackend,
-    log: (message: string) => logs.push(message),
-    secrets: new SecretSet(),
-    logs,
-  };
-}
-
-/** A call as the pipeline would build it. */
-function callOf(tool: string, args: unknown, mutates: boolean): CallInfo {
-  return {
-    id: crypto.randomUUID(),
-    tool,
-    mutates,
-    args,
-    session: { id: "session-1", client: { name: "test-client", version: "1.2.3" } },
-    startedAt: Date.UTC(2026, 0, 1),
-  };
-}
-
-const read = (args: unknown = { application_name: "shop" }) => callOf("list_workflows", args, false);
-const cancel = (id = "wf-1") => callOf("cancel_workflow", { application_name: "shop", workflow_id: id }, true);
-
-/** What one call through the pipeline did: whether the handler ran ("sent") and the result. */
-interface Run {
-  sent: boolean;
-  refusal?: string;
-  result: ToolResult;
-}
-
-/**
- * Drives one call through the plugin the way the server does: beforeCall
- * (a throw refuses the call and the handler never runs), the handler, then
- * afterCall with the outcome. `handler` returns the result or throws.
- */
-async function runCall(
-  plugin: Plugin,
-  call: CallInfo,
-  handler: () => Promise<ToolResult> | ToolResult = () => ({ content: [{ type: "text", text: "done" }] }),
-): Promise<Run> {
-  let decision: CallOutcome["decision"] = { allowed: true };
-  let result: ToolResult;
-  let sent = false;
-  let refusal: string | undefined;
-  try {
-    await plugin.beforeCall?.(call);
-  } catch (err) {
-    refusal = (err as Error).message;
-    decision = { allowed: false, code: "PLUGIN", reason: `Refused by plugin 'audit': ${refusal}` };
-  }
-  if (refusal === undefined) {
-    sent = true;
-    try {
-      result = await handler();
-    } catch (err) {
-      result = { content: [{ type: "text", text: (err as Error).message }], isError: true };
-    }
-  } else {
-    result = { content: [{ type: "text", text: decision.allowed ? "" : decision.reason }], isError: true };
-  }
-  const outcome: CallOutcome = {
-    decision,
-    ok: !result.isError,
-    ...(result.isError ? { error: result.content[0].text } : {}),
-    durationMs: 12.5,
-    resultBytes: new TextEncoder().encode(JSON.stringify(result)).length,
-  };
-  await plugin.afterCall?.(call, outcome, result);
-  return { sent, refusal, result };
-}
-
-/** Reports a call that the policy refused (no beforeCall), as the server does. */
-async function refuseByPolicy(plugin: Plugin, call: CallInfo): Promise<void> {
-  const reason = `${call.tool} changes workflows, and this server is read-only.`;
-  const result: ToolResult = { content: [{ type: "text", text: reason }], isError: true };
-  await plugin.afterCall?.(call, {
-    decision: { allowed: false, code: "READ_ONLY", reason },
-    ok: false,
-    error: reason,
-    durationMs: 0.1,
-    resultBytes: 90,
-  }, result);
-}
-
-async function records(path: string): Promise<AuditRecord[]> {
-  return (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
-
-async function lines(path: string): Promise<string[]> {
-  const text = await Deno.readTextFile(path);
-  assert(text.endsWith("\n"), "the log ends with a newline");
-  return text.slice(0, -1).split("\n");
-}
-
-async function writeLines(path: string, ls: string[]): Promise<void> {
-  await Deno.writeTextFile(path, ls.map((l) => `${l}\n`).join(""));
-}
-
-/** A record rewritten with `change` applied and its hash recomputed (a forger's edit). */
-async function reHashed(line: string, change: (r: Record<string, unknown>) => void): Promise<string> {
-  const r = JSON.parse(line);
-  change(r);
-  delete r.hash;
-  return JSON.stringify({ ...r, hash: await recordHash(r) });
-}
-
-/** Writes a log of 8 records: 3 reads, 2 mutations (intent + call each) and 1 refused call. */
-async function sampleLog(path: string): Promise<void> {
-  const plugin = await createAuditPlugin({ path, clock: new FakeClock(), log: () => {} });
-  await runCall(plugin, read());
-  await runCall(plugin, cancel("wf-1"));
-  await runCall(plugin, read({ application_name: "shop", status: "ERROR" }));
-  await runCall(plugin, cancel("wf-2"), () => {
-    throw new Error("Workflow wf-2 does not exist");
-  });
-  await refuseByPolicy(plugin, callOf("fork_workflow", { workflow_id: "wf-1" }, true));
-  await runCall(plugin, read());
-  await plugin.close?.();
-  assertEquals((await lines(path)).length, 8);
-}
 
 // ---- records and the chain -----------------------------------------------------------------------------------------
 
@@ -273,7 +146,15 @@ Deno.test("verifyAuditLog() accepts an intact chain and audit verify prints one 
     await sampleLog(path);
     const result = await verifyAuditLog(path);
     const last = (await records(path)).at(-1)!;
-    assertEquals(result, { ok: true, records: 8, lastSeq: 8, head: last.hash, openIntents: 0 });
+    assertEquals(result, {
+      ok: true,
+      records: 8,
+      lastSeq: 8,
+      head: last.hash,
+      openIntents: 0,
+      keyedRecords: 0,
+      recoveries: 0,
+    });
     const out: string[] = [];
     const err: string[] = [];
     assertEquals(await runAuditCli(["verify", path], { out: (l) => out.push(l), err: (l) => err.push(l) }), 0);
@@ -287,7 +168,15 @@ Deno.test("verifyAuditLog() accepts an empty log", async () => {
   await inTempDir(async (dir) => {
     const path = `${dir}/audit.jsonl`;
     await Deno.writeTextFile(path, "");
-    assertEquals(await verifyAuditLog(path), { ok: true, records: 0, lastSeq: 0, head: AUDIT_GENESIS, openIntents: 0 });
+    assertEquals(await verifyAuditLog(path), {
+      ok: true,
+      records: 0,
+      lastSeq: 0,
+      head: AUDIT_GENESIS,
+      openIntents: 0,
+      keyedRecords: 0,
+      recoveries: 0,
+    });
   });
 });
 
@@ -547,13 +436,52 @@ Deno.test("audit plugin's refusal says how to fix the log and is an AuditLogUnav
 
 Deno.test("audit plugin with required refuses reads too when the log cannot be written", async () => {
   await inTempDir(async (dir) => {
-    const host = fakeHost({ auditLog: `${dir}/missing/audit.jsonl`, auditRequired: true });
-    const plugin = await auditPlugin({}, host);
+    const plugin = await createAuditPlugin({ path: `${dir}/missing/audit.jsonl`, required: true, log: () => {} });
     const run = await runCall(plugin, read());
     assertEquals(run.sent, false);
     assertStringIncludes(run.refusal!, "list_workflows was refused: with --audit-required no call runs");
-    const viaOption = await auditPlugin({ required: true }, fakeHost({ auditLog: `${dir}/missing/audit.jsonl` }));
-    assertEquals((await runCall(viaOption, read())).sent, false);
+  });
+});
+
+Deno.test("audit plugin factory with required refuses to start when the log cannot be opened, naming path and fix", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/missing/audit.jsonl`;
+    const cases = [
+      { options: {}, host: fakeHost({ auditLog: path, auditRequired: true }) },
+      { options: { required: true }, host: fakeHost({ auditLog: path }) },
+    ];
+    for (const { options, host } of cases) {
+      const err = await assertRejects(() => auditPlugin(options, host), AuditLogStartError);
+      assertEquals(err.path, path);
+      assertEquals(
+        err.message,
+        `The audit log ${path} cannot be opened for appending (its folder ${dir}/missing does not exist), and ` +
+          "--audit-required (implied by --production) needs it.",
+      );
+      assertEquals(
+        err.hint,
+        `Create the folder ${dir}/missing, or point --audit-log at a file in an existing folder, then start the ` +
+          "server again.",
+      );
+      assertEquals(host.logs, [], "nothing else is written: the error is the one line");
+    }
+  });
+});
+
+Deno.test("audit plugin factory with required refuses to start when another process holds the log's lock", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/audit.jsonl`;
+    using holder = await Deno.open(path, { write: true, create: true });
+    await holder.lock(true);
+    const clock = new FakeClock();
+    const err = await assertRejects(
+      () => createAuditPlugin({ path, required: true, checkAtStart: true, clock, lockTimeoutMs: 2000, log: () => {} }),
+      AuditLogStartError,
+    );
+    assertStringIncludes(err.message, "another process has held its lock for more than 2000 ms");
+    assertStringIncludes(err.hint!, `fuser ${path}`);
+    assert(clock.sleeps.length > 1 && clock.sleeps.every((ms) => ms <= 50), "polled with short waits");
+    assertEquals(clock.sleeps.reduce((a, b) => a + b, 0), 2000, "for exactly the timeout, on the fake clock");
   });
 });
 
@@ -626,26 +554,64 @@ Deno.test("audit plugin refuses mutations once the log file is removed or replac
       assertEquals(run.sent, false, change);
       assertStringIncludes(run.refusal!, "the file was removed or replaced while the server ran");
       assertEquals((await runCall(plugin, read())).sent, true);
-      assertEquals(logs.length, 1);
+      assertEquals(withoutAnchors(logs).length, 1);
       await plugin.close?.();
     }
   });
 });
 
-Deno.test("audit plugin refuses mutations when an existing log ends with an incomplete line", async () => {
+Deno.test("audit plugin repairs a log whose last line is incomplete with a recovered record", async () => {
   await inTempDir(async (dir) => {
     const path = `${dir}/audit.jsonl`;
     await sampleLog(path);
     const text = await Deno.readTextFile(path);
-    await Deno.writeTextFile(path, text.slice(0, -20));
+    const cut = text.slice(0, -20);
+    await Deno.writeTextFile(path, cut);
+    const partial = new TextEncoder().encode(cut.slice(cut.lastIndexOf("\n") + 1));
     const logs: string[] = [];
-    const plugin = await createAuditPlugin({ path, log: (m) => logs.push(m) });
+    const plugin = await createAuditPlugin({ path, clock: new FakeClock(), log: (m) => logs.push(m) });
+    assertEquals(withoutAnchors(logs), [
+      `audit: the audit log ${path} ended with an incomplete line (${partial.length} bytes: a write cut off by a ` +
+      'crash or a full disk); removed it and recorded that as seq 8 (kind "recovered")',
+    ]);
     const run = await runCall(plugin, cancel());
-    assertEquals(run.sent, false);
-    assertStringIncludes(run.refusal!, "its last line is incomplete (the file does not end with a newline)");
-    assertStringIncludes(logs.join("\n"), `audit verify ${path}`);
+    assertEquals(run.sent, true, "the repaired log goes on recording");
     await plugin.close?.();
-    assertEquals(await Deno.readTextFile(path), text.slice(0, -20), "a damaged log is left as it is");
+    const ls = await lines(path);
+    assertEquals(ls.slice(0, 7), text.split("\n").slice(0, 7), "the complete records are kept as they were");
+    const recovered = JSON.parse(ls[7]);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", partial));
+    assertEquals(recovered, {
+      v: 1,
+      seq: 8,
+      time: "2026-01-01T00:00:00.000Z",
+      kind: "recovered",
+      removed_bytes: partial.length,
+      removed_sha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
+      reason: "the log ended with an incomplete line (a write cut off by a crash or a full disk); it was removed",
+      prev: JSON.parse(ls[6]).hash,
+      hash: recovered.hash,
+    });
+    assertEquals(recovered.hash, await recordHash(recovered));
+    assertEquals(ls.slice(8).map((l) => JSON.parse(l).kind), ["intent", "call"]);
+    const result = await verifyAuditLog(path);
+    assert(result.ok, JSON.stringify(result));
+    assertEquals([result.records, result.recoveries], [10, 1]);
+  });
+});
+
+Deno.test("audit plugin repairs a log that holds only an incomplete first line", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/audit.jsonl`;
+    await Deno.writeTextFile(path, '{"v":1,"seq":1,"ti');
+    const plugin = await createAuditPlugin({ path, log: () => {} });
+    await runCall(plugin, read());
+    await plugin.close?.();
+    const rs = (await lines(path)).map((l) => JSON.parse(l));
+    assertEquals(rs.map((r) => [r.seq, r.kind]), [[1, "recovered"], [2, "call"]]);
+    assertEquals(rs[0].prev, AUDIT_GENESIS);
+    assertEquals(rs[0].removed_bytes, 18);
+    assert((await verifyAuditLog(path)).ok);
   });
 });
 
@@ -792,7 +758,7 @@ Deno.test("audit plugin creates the log with mode 0600 and tightens a wider mode
     const again = await createAuditPlugin({ path: wide, log: (m) => logs.push(m) });
     await again.close?.();
     assertEquals((await Deno.stat(wide)).mode! & 0o777, 0o600);
-    assertEquals(logs, [`audit: the audit log ${wide} had mode 0644; changed it to 0600`]);
+    assertEquals(withoutAnchors(logs), [`audit: the audit log ${wide} had mode 0644; changed it to 0600`]);
   });
 });
 

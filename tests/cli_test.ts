@@ -241,6 +241,31 @@ Deno.test("the command exits 2 with one line on stderr for an unknown flag or a 
   }
 });
 
+Deno.test("parseCommand() hands every word after 'audit' to the audit command, --head HASH included", async () => {
+  const head = "a".repeat(64);
+  assertEquals(await parseCommand(["audit", "verify", "/var/log/a.jsonl", "--head", head], envOf({})), {
+    kind: "audit",
+    args: ["verify", "/var/log/a.jsonl", "--head", head],
+  });
+  assertEquals(await parseCommand(["audit", "--help"], envOf({})), { kind: "audit", args: ["--help"] });
+  const r = await run([
+    "run",
+    "--no-prompt",
+    "--allow-read",
+    MOD,
+    "audit",
+    "verify",
+    "/nonexistent.jsonl",
+    "--head",
+    head,
+  ]);
+  assertEquals(r.code, 1, "the audit command ran (and found no file), not a usage error");
+  assertStringIncludes(
+    r.stderr,
+    "/nonexistent.jsonl: FAILED: Cannot read the audit log /nonexistent.jsonl: no such file",
+  );
+});
+
 Deno.test("--version prints the version from deno.json", async () => {
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   const r = await run(["run", "--no-prompt", MOD, "--version"]);

@@ -395,6 +395,10 @@ interface FuzzOutcome {
   toolCalls: number;
   jsonRpcErrors: number;
   isErrors: number;
+  /** Tool calls answered with a result (each went through the server's pipeline), by tool name. */
+  resultsByTool: Map<string, number>;
+  /** Calls of unknown tools (refused by the pipeline, answered with a JSON-RPC error). */
+  unknownTools: number;
 }
 
 /**
@@ -408,7 +412,14 @@ async function fuzz(
   runs: number,
   batchChecks: { begin(passed: Set<string>): void; end(): string[] } | undefined,
 ): Promise<FuzzOutcome> {
-  const outcome: FuzzOutcome = { calls: 0, toolCalls: 0, jsonRpcErrors: 0, isErrors: 0 };
+  const outcome: FuzzOutcome = {
+    calls: 0,
+    toolCalls: 0,
+    jsonRpcErrors: 0,
+    isErrors: 0,
+    resultsByTool: new Map(),
+    unknownTools: 0,
+  };
   let nextId = 1_000_000;
   await fc.assert(
     fc.asyncProperty(fc.array(arb, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
@@ -431,8 +442,14 @@ async function fuzz(
         }
         const problem = problemWith(sent[i].id, res);
         if (problem) throw new Error(`${problem}\ncall: ${call}\nanswer: ${JSON.stringify(res).slice(0, 600)}`);
-        if (res.error) outcome.jsonRpcErrors++;
-        else if ((res.result as { isError?: boolean }).isError) outcome.isErrors++;
+        if (res.error) {
+          outcome.jsonRpcErrors++;
+          if (/Unknown tool '/.test(String(res.error.message))) outcome.unknownTools++;
+        } else {
+          if ((res.result as { isError?: boolean }).isError) outcome.isErrors++;
+          const name = (sent[i].params as { name: string }).name;
+          outcome.resultsByTool.set(name, (outcome.resultsByTool.get(name) ?? 0) + 1);
+        }
       }
       if (peer.exited()) throw new Error(`the server died: ${peer.stderr().slice(-2000)}`);
       const problems = batchChecks?.end() ?? [];
@@ -532,9 +549,27 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
 
       const audit = await verifyAuditLog(auditLog);
       assert(audit.ok, `the audit log's chain is intact: ${JSON.stringify(audit)}`);
-      assert(audit.records >= outcome.toolCalls / 2, `the audit log holds the calls (${audit.records} records)`);
+      // Every call that reached the server has its call record: each tool's results, one to one, and the
+      // refusals of unknown tools; every intent (mutation) has its call record after it.
+      const text = await Deno.readTextFile(auditLog);
+      const callRecords = new Map<string, number>();
+      let calls = 0;
+      for (const line of text.split("\n")) {
+        if (line === "") continue;
+        const r = JSON.parse(line) as { kind: string; tool: string };
+        if (r.kind !== "call") continue;
+        calls++;
+        callRecords.set(r.tool, (callRecords.get(r.tool) ?? 0) + 1);
+      }
+      const results = [...outcome.resultsByTool.values()].reduce((a, b) => a + b, 0);
+      assert(results > outcome.toolCalls / 4, `most tool calls got a result (${results} of ${outcome.toolCalls})`);
+      assertEquals(calls, results + outcome.unknownTools, "the audit log holds the calls: one record per call");
+      for (const [tool, n] of outcome.resultsByTool) {
+        assertEquals(callRecords.get(tool) ?? 0, n, `the audit log holds every call of ${tool}`);
+      }
+      assertEquals(audit.openIntents, 0, "every intent has its call record");
       extra["audit records"] = audit.records;
-      sweep.capture("conductor-mode audit log", await Deno.readTextFile(auditLog));
+      sweep.capture("conductor-mode audit log", text);
     } finally {
       if (peer.exited() && !closing) crashes++;
       await peer.close();

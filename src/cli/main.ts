@@ -41,7 +41,7 @@ export function helpText(): string {
     `${NAME} ${VERSION}: an MCP server (stdio) to inspect and manage DBOS durable workflows.`,
     "",
     "Usage: deno run <permission flags> jsr:@x/dbos-mcp [options]",
-    "       deno run --allow-read=PATH jsr:@x/dbos-mcp audit verify PATH",
+    "       deno run --allow-read=PATH jsr:@x/dbos-mcp audit verify PATH [--head HASH]",
     "",
     "Options (a flag beats its environment variable, which beats the default):",
     ...rows,
@@ -68,6 +68,8 @@ export async function parseCommand(
   args: string[],
   env: (name: string) => string | undefined = readEnv,
 ): Promise<ParsedCommand> {
+  // `audit ...` has its own words and flags (`--head HASH`): hand them over before the server's flags are parsed.
+  if (args[0] === "audit") return { kind: "audit", args: args.slice(1) };
   try {
     const { values, positionals } = parseFlags(args, FLAGS);
     if (values.help) return { kind: "help" };
@@ -123,7 +125,10 @@ export async function main(args: string[]): Promise<number> {
     server = await createServer({ config: command.config, secrets });
   } catch (err) {
     const message = errorMessage(err);
-    const hint = err instanceof DbosMcpError && err.hint ? ` ${err.hint}` : "";
+    // A plugin's own hint (e.g. how to fix its audit log) says more than the loader's generic one.
+    const cause = err instanceof DbosMcpError ? err.cause : undefined;
+    const hinted = cause instanceof DbosMcpError && cause.hint ? cause : err;
+    const hint = hinted instanceof DbosMcpError && hinted.hint ? ` ${hinted.hint}` : "";
     console.error(`dbos-mcp: cannot start: ${secrets.scrub(message + hint)}`);
     return 1;
   }
