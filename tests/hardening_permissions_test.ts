@@ -16,9 +16,9 @@ import { join } from "../src/util/path.ts";
 const ORG = "acme";
 /**
  * Whether the server starts with neither --allow-env nor --home. The issue asks for it, and the login
- * (src/auth/session.ts) now copes with an unknown home folder, failing only the calls that need it; but
+ * (src/auth/device_login.ts) now copes with an unknown home folder, failing only the calls that need it; but
  * src/server.ts still refuses to start (`home: config.home ?? missingHome()`). Set to true once server.ts
- * passes `home: config.home` to the AuthSession (hardening_defects_test.ts checks the session's side).
+ * passes `home: config.home` to the device login (hardening_defects_test.ts checks the login's side).
  */
 const SERVER_STARTS_WITHOUT_HOME = true;
 

@@ -1,8 +1,8 @@
 /**
  * The OAuth 2.0 device authorization grant (RFC 8628) against the DBOS login
  * service (an Auth0 tenant), and the DBOS Cloud profile call that tells whom a
- * token belongs to. Stateless functions: {@linkcode AuthSession} keeps the
- * state. The wire contract is in `conductor-api.md`, "Login (device flow)".
+ * token belongs to. Stateless functions: `DeviceLogin` (`device_login.ts`) keeps
+ * the state. The wire contract is in `conductor-api.md`, "Login (device flow)".
  *
  * No function here puts a token, refresh token or device code in an error
  * message.

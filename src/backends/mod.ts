@@ -13,7 +13,7 @@
 import type { Config } from "../config/mod.ts";
 import type { SecretSet } from "../core/secrets.ts";
 import type { LoginService } from "../auth/login_service.ts";
-import { AuthSession } from "../auth/session.ts";
+import { openDeviceLogin } from "../auth/device_login.ts";
 import type { Clock } from "../util/clock.ts";
 import type { FetchLike } from "../util/http_client.ts";
 import type { LogFn } from "../util/log.ts";
@@ -67,7 +67,7 @@ function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
     });
     return { backend };
   }
-  const login = new AuthSession({
+  const { login, tokens } = openDeviceLogin({
     home: config.home,
     loginUrl: config.loginUrl,
     cloudUrl: config.cloudUrl,
@@ -81,7 +81,7 @@ function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
   });
   const backend = new ConductorBackend({
     baseUrl: config.conductorUrl,
-    tokens: login,
+    tokens,
     timeoutMs: config.timeoutMs,
     clock: deps.clock,
     fetch: deps.fetch,

@@ -32,7 +32,7 @@ export const login = defineTool({
   mutates: false,
   backends: ["conductor"],
   async handler(_args, ctx) {
-    const started = await loginOf(ctx).startLogin();
+    const started = await loginOf(ctx).startLogin({ signal: ctx.signal });
     return {
       status: "pending_user" as const,
       verification_uri_complete: started.verification_uri_complete,
@@ -76,7 +76,7 @@ export const loginComplete = defineTool({
     }, 1000);
     let outcome;
     try {
-      outcome = await loginOf(ctx).completeLogin();
+      outcome = await loginOf(ctx).completeLogin({ signal: ctx.signal });
     } finally {
       clearInterval(ticker);
     }
@@ -111,7 +111,7 @@ export const logout = defineTool({
   mutates: false,
   backends: ["conductor"],
   async handler(_args, ctx) {
-    const out = await loginOf(ctx).logout();
+    const out = await loginOf(ctx).logout({ signal: ctx.signal });
     return { revoked: out.revoked, removed: out.removed, message: out.message };
   },
   render: (r) => r.message,
