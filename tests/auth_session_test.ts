@@ -46,7 +46,7 @@ async function harness(
     openDeviceLogin({
       home,
       loginUrl: emu.loginUrl,
-      cloudUrl: emu.cloudUrl,
+      conductorUrl: emu.conductorUrl,
       timeoutMs: 5_000,
       clock,
       secrets: new SecretSet(),
@@ -149,7 +149,7 @@ Deno.test("DeviceLogin.completeLogin() saves the login when the user approved", 
   const poll = h.emu.requests.find((r) => r.form?.grant_type === DEVICE_CODE_GRANT);
   assertEquals(Object.keys(poll?.form ?? {}).sort(), ["client_id", "device_code", "grant_type"]);
   assertEquals(poll?.form?.client_id, DEFAULT_CLIENT_ID);
-  const profile = h.emu.requests.find((r) => r.path.endsWith("/v1alpha1/user/profile"));
+  const profile = h.emu.requests.find((r) => r.path.endsWith("/v2/users/me"));
   assertEquals(profile?.authorization, `Bearer ${creds.token}`);
   const grant = await h.session.tokens.getAccess();
   assertEquals(grant, { token: creds.token, organization: "acme", userName: "alice" });
@@ -368,7 +368,7 @@ Deno.test("DeviceLoginTokens.getAccess() uses credentials written by the Python 
   });
 });
 
-Deno.test("DeviceLoginTokens.getAccess() fills in a missing organization from the DBOS Cloud profile", async () => {
+Deno.test("DeviceLoginTokens.getAccess() fills in a missing organization from the Conductor profile", async () => {
   await using h = await harness();
   await login(h);
   const creds = await savedCredentials(h);
@@ -604,7 +604,7 @@ Deno.test("login emulator rejects JSON bodies and unknown clients on its form en
   assertEquals(wrongClient.status, 401);
   const form = `client_id=${DEFAULT_CLIENT_ID}&audience=dbos-cloud-api`;
   assertEquals((await post("/oauth/revoke", form, "application/x-www-form-urlencoded")).status, 400);
-  const profile = await fetch(`${h.emu.cloudUrl}/v1alpha1/user/profile`, { headers: { authorization: "Bearer nope" } });
+  const profile = await fetch(`${h.emu.conductorUrl}/v2/users/me`, { headers: { authorization: "Bearer nope" } });
   await profile.body?.cancel();
   assertEquals(profile.status, 401);
 });

@@ -57,6 +57,7 @@ Deno.test("credentials: empty, corrupt, missing, read-only, world-readable, and 
     org: ORG,
     isValidToken: (tok) => login.isValidAccessToken(tok),
     applications: ["sample-app"],
+    onRequest: (_rec, req) => login.usersMe(req),
   });
   const root = await Deno.makeTempDir({ prefix: "dbos-mcp-creds-" });
   const hosts = [...new Set([new URL(conductor.baseUrl).host, new URL(login.loginUrl).host])];
@@ -68,7 +69,6 @@ Deno.test("credentials: empty, corrupt, missing, read-only, world-readable, and 
         ...conductorModeArgs({
           conductorUrl: conductor.baseUrl,
           loginUrl: login.loginUrl,
-          cloudUrl: login.cloudUrl,
           home,
         }),
         "--login-wait",

@@ -132,7 +132,7 @@ Deno.test("The device login without a home folder names --allow-env=HOME and --h
   const session = openDeviceLogin({
     home: undefined,
     loginUrl: "http://login.test",
-    cloudUrl: "http://cloud.test",
+    conductorUrl: "http://conductor.test",
     timeoutMs: 1000,
     secrets: new SecretSet(),
     clock: new FakeClock(),

@@ -42,6 +42,7 @@ Deno.test("permissions: each grant withheld in turn, the server answers and name
     org: ORG,
     isValidToken: (tok) => login.isValidAccessToken(tok),
     applications: ["sample-app"],
+    onRequest: (_rec, req) => login.usersMe(req),
   });
   const conductorHost = new URL(conductor.baseUrl).host;
   const loginHost = new URL(login.loginUrl).host;
@@ -100,7 +101,6 @@ Deno.test("permissions: each grant withheld in turn, the server answers and name
         ...conductorModeArgs({
           conductorUrl: conductor.baseUrl,
           loginUrl: login.loginUrl,
-          cloudUrl: login.cloudUrl,
           home: c.noHome ? undefined : home,
         }),
       ],

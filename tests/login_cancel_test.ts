@@ -23,8 +23,7 @@ Deno.test("login_complete cancelled by the client (notifications/cancelled) poll
     config: {
       home: dir.home,
       loginUrl: emu.loginUrl,
-      cloudUrl: emu.cloudUrl,
-      conductorUrl: "http://127.0.0.1:9/conductor/v1alpha1",
+      conductorUrl: emu.conductorUrl,
       loginWaitMs: 60_000,
       timeoutMs: 5_000,
     },
@@ -60,7 +59,7 @@ Deno.test("DeviceLogin.completeLogin() stops polling when every caller aborted, 
   const { login } = openDeviceLogin({
     home: dir.home,
     loginUrl: emu.loginUrl,
-    cloudUrl: emu.cloudUrl,
+    conductorUrl: emu.conductorUrl,
     timeoutMs: 5_000,
     loginWaitMs: 60_000,
     clock,

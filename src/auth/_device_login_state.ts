@@ -24,8 +24,8 @@ export interface DeviceLoginOptions {
   home: string | undefined;
   /** Base URL of the login service, e.g. `https://login.dbos.dev`. */
   loginUrl: string;
-  /** Base URL of the DBOS Cloud API, e.g. `https://cloud.dbos.dev`. */
-  cloudUrl: string;
+  /** DBOS Conductor API base, whose `/v2/users/me` tells whom a login belongs to. */
+  conductorUrl: string;
   /** Limit for each HTTP exchange, in milliseconds. */
   timeoutMs: number;
   /** Records every token the login sees, so output can be scrubbed of them. */
@@ -57,7 +57,7 @@ export interface DeviceLoginOptions {
 /** The state and settings both halves of a device login share. */
 export class DeviceLoginState {
   readonly loginUrl: string;
-  readonly cloudUrl: string;
+  readonly conductorUrl: string;
   readonly timeoutMs: number;
   readonly clientId: string;
   readonly clock: Clock;
@@ -79,7 +79,7 @@ export class DeviceLoginState {
     this.#knownStore = options.store ??
       (options.home === undefined ? undefined : new CredentialStore(options.home, { warn: this.warn }));
     this.loginUrl = options.loginUrl;
-    this.cloudUrl = options.cloudUrl;
+    this.conductorUrl = options.conductorUrl;
     this.timeoutMs = options.timeoutMs;
     this.clientId = options.clientId ?? DEFAULT_CLIENT_ID;
     this.clock = options.clock ?? systemClock;
@@ -166,7 +166,7 @@ export class DeviceLoginState {
     };
   }
 
-  /** Builds credentials from fresh tokens, asking DBOS Cloud whom they belong to. */
+  /** Builds credentials from fresh tokens, asking Conductor whom they belong to. */
   async credentialsFrom(tokens: TokenSet, signal?: AbortSignal, refreshFallback?: string): Promise<Credentials> {
     const profile = await this.profileOf(tokens.accessToken, signal);
     const creds: Credentials = {
@@ -183,7 +183,12 @@ export class DeviceLoginState {
 
   /** Whom `token` belongs to. */
   profileOf(token: string, signal?: AbortSignal): Promise<{ name: string; organization: string }> {
-    return fetchUserProfile(token, { cloudUrl: this.cloudUrl, timeoutMs: this.timeoutMs, fetch: this.fetch, signal });
+    return fetchUserProfile(token, {
+      conductorUrl: this.conductorUrl,
+      timeoutMs: this.timeoutMs,
+      fetch: this.fetch,
+      signal,
+    });
   }
 
   /** An error's message, scrubbed of secrets, with the flag that fixes a missing grant. */

@@ -64,7 +64,7 @@ export interface OpenedDeviceLogin {
  * const { login, tokens } = openDeviceLogin({
  *   home: "/home/me/.dbos-mcp",
  *   loginUrl: "https://login.dbos.dev",
- *   cloudUrl: "https://cloud.dbos.dev",
+ *   conductorUrl: "https://cloud.dbos.dev/conductor",
  *   timeoutMs: 10_000,
  *   secrets: new SecretSet(),
  * });

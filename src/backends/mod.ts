@@ -70,7 +70,7 @@ function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
   const { login, tokens } = openDeviceLogin({
     home: config.home,
     loginUrl: config.loginUrl,
-    cloudUrl: config.cloudUrl,
+    conductorUrl: config.conductorUrl,
     timeoutMs: config.timeoutMs,
     loginWaitMs: config.loginWaitMs,
     envRefreshToken: config.refreshToken,
