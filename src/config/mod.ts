@@ -22,8 +22,6 @@ export interface AppDatabase {
 export interface Config {
   /** DBOS Conductor REST base URL, without a trailing slash. */
   conductorUrl: string;
-  /** DBOS Cloud API base URL (user profile), without a trailing slash. */
-  cloudUrl: string;
   /** Login service (OAuth device flow) base URL, without a trailing slash. */
   loginUrl: string;
   /**
@@ -37,6 +35,12 @@ export interface Config {
   loginWaitMs: number;
   /** A refresh token to use instead of an interactive login (headless use). */
   refreshToken: string | undefined;
+  /** `DBOS_TOKEN`: a Conductor API key (`dbos_...`) or a user JWT, used instead of the device login. */
+  token: string | undefined;
+  /** The organization of Conductor paths; overrides the login's. Required with an API key. */
+  org: string | undefined;
+  /** Self-hosted Conductor without authentication: no login, no `Authorization` header, org `local`. */
+  noAuth: boolean;
 
   /** One application's system database URL (system-database mode). */
   databaseUrl: string | undefined;
@@ -84,11 +88,13 @@ export interface Config {
 /** Defaults of {@linkcode Config} (home is derived from `HOME`). */
 export const DEFAULTS: Readonly<Omit<Config, "home">> = Object.freeze({
   conductorUrl: "https://cloud.dbos.dev/conductor/v1alpha1",
-  cloudUrl: "https://cloud.dbos.dev",
   loginUrl: "https://login.dbos.dev",
   timeoutMs: 30_000,
   loginWaitMs: 20_000,
   refreshToken: undefined,
+  token: undefined,
+  org: undefined,
+  noAuth: false,
   databaseUrl: undefined,
   appName: undefined,
   apps: [],
@@ -214,6 +220,19 @@ function parseName(raw: RawValue, source: string): string {
   return text;
 }
 
+/** An organization name as Conductor paths take it: 3 to 30 of a-z, 0-9 and '_'. */
+function parseOrgName(raw: RawValue, source: string): string {
+  const text = str(raw, source).trim();
+  if (!/^[a-z0-9_]{3,30}$/.test(text)) {
+    throw new ConfigError(
+      `${source} must be an organization name of 3 to 30 lower-case letters, digits or '_', got ${
+        JSON.stringify(text.slice(0, 40))
+      }`,
+    );
+  }
+  return text;
+}
+
 function parseSecret(raw: RawValue, source: string): string | undefined {
   const text = str(raw, source).trim();
   return text === "" ? undefined : text;
@@ -297,16 +316,6 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: parseHttpUrl,
   },
   {
-    key: "cloudUrl",
-    flag: "cloud-url",
-    env: "DBOS_CLOUD_URL",
-    kind: "string",
-    value: "URL",
-    defaultText: DEFAULTS.cloudUrl,
-    description: "DBOS Cloud API base, used to read the user profile after login.",
-    parse: parseHttpUrl,
-  },
-  {
     key: "loginUrl",
     flag: "login-url",
     env: "DBOS_LOGIN_URL",
@@ -333,7 +342,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     value: "MS",
     defaultText: String(DEFAULTS.timeoutMs),
-    description: "Time limit of each request to Conductor, login or DBOS Cloud, in milliseconds.",
+    description: "Time limit of each request to Conductor or the login service, in milliseconds.",
     parse: parseInteger(1, 600_000, "milliseconds"),
   },
   {
@@ -354,6 +363,35 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: "(none)",
     description: "Refresh token for headless use: exchanged for an access token when first needed.",
     parse: parseSecret,
+  },
+  {
+    key: "token",
+    env: "DBOS_TOKEN",
+    kind: "string",
+    value: "TOKEN",
+    defaultText: "(none)",
+    description: "Conductor API key (dbos_...) or user JWT, instead of the device login (never a flag).",
+    parse: parseSecret,
+  },
+  {
+    key: "org",
+    flag: "org",
+    env: "DBOS_ORG",
+    kind: "string",
+    value: "NAME",
+    defaultText: "(from the login)",
+    description: "Organization of Conductor paths; overrides the login's; required with an API key.",
+    parse: parseOrgName,
+  },
+  {
+    key: "noAuth",
+    flag: "no-auth",
+    env: "DBOS_MCP_NO_AUTH",
+    kind: "boolean",
+    value: "",
+    defaultText: "false",
+    description: "Self-hosted Conductor without authentication: no login, no Authorization header (org 'local').",
+    parse: parseBoolean,
   },
   {
     key: "databaseUrl",
