@@ -87,7 +87,7 @@ export {
   NotLoggedInError,
   UpstreamError,
 } from "./src/core/errors.ts";
-export type { AccessGrant, TokenSource } from "./src/backends/conductor/token_port.ts";
+export type { AccessGrant, RejectionOptions, TokenSource } from "./src/backends/conductor/token_port.ts";
 export type {
   LoginComplete,
   LoginOutcome,

@@ -17,7 +17,7 @@ import { type Clock, systemClock } from "./util/clock.ts";
 import type { FetchLike } from "./util/http_client.ts";
 import { type LogFn, stderrLogger } from "./util/log.ts";
 import { SecretSet } from "./core/secrets.ts";
-import type { ToolDefinition } from "./core/tool.ts";
+import { isOffered, type ToolDefinition } from "./core/tool.ts";
 import { CallPipeline } from "./core/pipeline.ts";
 import type { Plugin, PluginHost } from "./plugin_host/contract.ts";
 import { loadPlugins } from "./plugin_host/loader.ts";
@@ -91,6 +91,8 @@ export interface DbosMcpServer {
  * plugins and applies the tool policy.
  *
  * @throws {PluginLoadError} when a plugin cannot be loaded or set up.
+ * @throws {ConfigError} when the credentials are misconfigured (e.g. an API
+ * key in `DBOS_TOKEN` without `--org`).
  *
  * @example Serving over stdio
  * ```ts ignore
@@ -107,6 +109,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   config.home ??= defaultHome();
   const secrets = new SecretSet();
   secrets.add(config.refreshToken);
+  secrets.add(config.token);
   const log = options.log ?? stderrLogger(secrets);
   const clock = options.clock ?? systemClock;
 
@@ -118,7 +121,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     backend: options.backend,
   });
   const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend, log });
-  const builtins = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(backend.kind));
+  const builtins = BUILTIN_TOOLS.filter((t) => isOffered(t, { backend: backend.kind, login: login !== undefined }));
   const loaded = await loadPlugins(
     config.plugins,
     config.pluginOptions,
@@ -162,7 +165,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   const sessionDeps = {
     pipeline,
     tools: pipeline.listable().map(describeTool),
-    instructions: instructions(backend.kind, config.readOnly),
+    instructions: instructions(backend.kind, config.readOnly, login !== undefined),
     noConfirm: config.noConfirm,
     track,
   };

@@ -52,6 +52,8 @@ export interface DeviceLoginOptions {
   warn?: (message: string) => void;
   /** The store to use instead of one on `home` (tests, custom storage). */
   store?: CredentialStore;
+  /** The organization to use instead of the profile's (`--org`); the saved login keeps the profile's. */
+  org?: string;
 }
 
 /** The state and settings both halves of a device login share. */
@@ -66,6 +68,8 @@ export class DeviceLoginState {
   readonly envRefreshToken: string | undefined;
   readonly loginWaitMs: number;
   readonly warn: (message: string) => void;
+  /** The organization that overrides the profile's, if any. */
+  readonly org: string | undefined;
   /** Set by `logout()`: do not log in from the environment again in this process. */
   loggedOut = false;
 
@@ -87,6 +91,7 @@ export class DeviceLoginState {
     this.secrets = options.secrets;
     this.envRefreshToken = options.envRefreshToken || undefined;
     this.loginWaitMs = options.loginWaitMs ?? 20_000;
+    this.org = options.org || undefined;
     this.secrets.add(this.envRefreshToken);
   }
 

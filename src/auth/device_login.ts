@@ -322,9 +322,12 @@ export class DeviceLogin implements LoginService {
     const complete: LoginComplete = {
       status: "complete",
       userName: creds.userName,
-      organization: creds.organization,
+      organization: state.org ?? creds.organization,
       message: `Logged in to DBOS Cloud as ${creds.userName} (organization ${creds.organization}).`,
     };
+    if (state.org && state.org !== creds.organization) {
+      complete.message += ` This server uses the organization ${state.org} (--org) instead.`;
+    }
     return complete;
   }
 }

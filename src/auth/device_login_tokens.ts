@@ -50,7 +50,7 @@ export class DeviceLoginTokens implements TokenSource {
       if (state.canUseEnv()) return await this.#shared(() => this.#loginFromEnv(), opts.signal);
       throw new NotLoggedInError("You are not logged in to DBOS Cloud.");
     }
-    if (!this.#expiresSoon(creds) && creds.organization) return grantOf(creds);
+    if (!this.#expiresSoon(creds) && this.#hasOrganization(creds)) return this.#grant(creds);
     const stale = creds;
     return await this.#shared(() => this.#refresh(stale.token), opts.signal);
   }
@@ -60,8 +60,9 @@ export class DeviceLoginTokens implements TokenSource {
    * when its token already differs (another call or process refreshed it),
    * refreshes once when a refresh token is available, or returns `null`.
    */
-  async refreshAfterRejection(rejectedToken: string, opts: CallOptions = {}): Promise<AccessGrant | null> {
+  async refreshAfterRejection(rejectedToken: string | null, opts: CallOptions = {}): Promise<AccessGrant | null> {
     const state = this.#state;
+    if (rejectedToken === null) return null;
     let creds: Credentials | null;
     try {
       creds = await state.load();
@@ -106,7 +107,7 @@ export class DeviceLoginTokens implements TokenSource {
     state.secrets.add(tokens.refreshToken);
     const creds = await state.credentialsFrom(tokens, undefined, envToken);
     await state.save(creds);
-    return grantOf(creds);
+    return this.#grant(creds);
   }
 
   /** Refreshes the saved login unless its token already differs from `staleToken` and is fresh. */
@@ -119,12 +120,12 @@ export class DeviceLoginTokens implements TokenSource {
     }
     const fresh = current.token !== staleToken && !this.#expiresSoon(current);
     if (fresh || (!afterRejection && !this.#expiresSoon(current))) {
-      return grantOf(current.organization ? current : await this.#withProfile(current));
+      return this.#grant(this.#hasOrganization(current) ? current : await this.#withProfile(current));
     }
     const expiry = expiryOf(current);
     const usable = !afterRejection && (expiry === undefined || expiry > state.clock.now());
     if (!current.refreshToken) {
-      if (usable) return grantOf(current);
+      if (usable) return this.#grant(current);
       throw new NotLoggedInError(
         afterRejection
           ? "DBOS Cloud no longer accepts the saved login, and it has no refresh token."
@@ -135,7 +136,7 @@ export class DeviceLoginTokens implements TokenSource {
     try {
       tokens = await refreshAccessToken(current.refreshToken, state.loginOptions());
     } catch (err) {
-      if (usable) return grantOf(current);
+      if (usable) return this.#grant(current);
       if (err instanceof NotLoggedInError) {
         throw new NotLoggedInError(`Your DBOS Cloud login expired and could not be renewed: ${err.message}`, {
           cause: err,
@@ -150,9 +151,9 @@ export class DeviceLoginTokens implements TokenSource {
     const expiresAt = state.expiryFromTokens(tokens);
     if (expiresAt === undefined) delete next.expiresAt;
     else next.expiresAt = expiresAt;
-    if (!next.organization) next = await this.#withProfile(next, false);
+    if (!this.#hasOrganization(next)) next = await this.#withProfile(next, false);
     await state.save(next);
-    return grantOf(next);
+    return this.#grant(next);
   }
 
   /** Fills in the user's name and organization from the profile (a hand-written credentials file may lack them). */
@@ -161,6 +162,18 @@ export class DeviceLoginTokens implements TokenSource {
     const next = { ...creds, userName: profile.name, organization: profile.organization };
     if (save) await this.#state.save(next);
     return next;
+  }
+
+  /** The grant of a saved login, with `--org` in place of its organization when given. */
+  #grant(creds: Credentials): AccessGrant {
+    const grant = grantOf(creds);
+    if (this.#state.org) grant.organization = this.#state.org;
+    return grant;
+  }
+
+  /** Whether the organization is known without asking for the profile. */
+  #hasOrganization(creds: Credentials): boolean {
+    return Boolean(creds.organization || this.#state.org);
   }
 
   #expiresSoon(creds: Credentials): boolean {

@@ -1,5 +1,6 @@
 /**
- * Login tools: `login`, `login_complete`, `logout` (Conductor mode only).
+ * Login tools: `login`, `login_complete`, `logout`, offered only when the server has a login (Conductor mode
+ * with the device login; not with `DBOS_TOKEN` or `--no-auth`).
  *
  * @module
  */
@@ -30,7 +31,7 @@ export const login = defineTool({
   }),
   annotations: { title: "Log in to DBOS Cloud", readOnlyHint: false, idempotentHint: false, openWorldHint: true },
   mutates: false,
-  backends: ["conductor"],
+  needsLogin: true,
   async handler(_args, ctx) {
     const started = await loginOf(ctx).startLogin({ signal: ctx.signal });
     return {
@@ -66,7 +67,7 @@ export const loginComplete = defineTool({
     openWorldHint: true,
   },
   mutates: false,
-  backends: ["conductor"],
+  needsLogin: true,
   async handler(_args, ctx) {
     // Tell a client that asked for progress that we are still waiting for the user, once a second.
     const started = Date.now();
@@ -109,7 +110,7 @@ export const logout = defineTool({
     openWorldHint: true,
   },
   mutates: false,
-  backends: ["conductor"],
+  needsLogin: true,
   async handler(_args, ctx) {
     const out = await loginOf(ctx).logout({ signal: ctx.signal });
     return { revoked: out.revoked, removed: out.removed, message: out.message };
