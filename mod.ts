@@ -97,8 +97,16 @@ export {
   UpstreamError,
 } from "./src/core/errors.ts";
 export { MIN_SECRET_LENGTH, REDACTED, type Scrubber, SecretSet } from "./src/core/secrets.ts";
-export type { AccessGrant, TokenSource } from "./src/backends/conductor/token_port.ts";
-export type { LoginOutcome, LoginService, LoginStarted, LoginStatus, LogoutOutcome } from "./src/auth/login_service.ts";
+export type { AccessGrant, RejectionOptions, TokenSource } from "./src/backends/conductor/token_port.ts";
+export type {
+  LoginComplete,
+  LoginOutcome,
+  LoginPending,
+  LoginService,
+  LoginStarted,
+  LoginStatus,
+  LogoutOutcome,
+} from "./src/auth/login_service.ts";
 import { main } from "./src/cli/main.ts";
 export { main };
 export { type Clock, systemClock } from "./src/util/clock.ts";

@@ -18,7 +18,7 @@ import type { FetchLike } from "./util/http_client.ts";
 import { type LogFn, stderrLogger } from "./util/log.ts";
 import { SecretSet, urlPassword } from "./core/secrets.ts";
 import { errorMessage } from "./core/errors.ts";
-import type { ToolDefinition } from "./core/tool.ts";
+import { isOffered, type ToolDefinition } from "./core/tool.ts";
 import { CallPipeline } from "./core/pipeline.ts";
 import type { Plugin, PluginHost } from "./plugin_host/contract.ts";
 import { loadPlugins } from "./plugin_host/loader.ts";
@@ -106,6 +106,8 @@ export interface DbosMcpServer {
  *
  * @throws {ConfigError} when the configuration is invalid, e.g. `production` without `auditLog`.
  * @throws {PluginLoadError} when a plugin cannot be loaded or set up.
+ * @throws {ConfigError} when the credentials are misconfigured (e.g. an API
+ * key in `DBOS_TOKEN` without `--org`).
  *
  * @example Serving over stdio
  * ```ts ignore
@@ -122,6 +124,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   const secrets = options.secrets ?? new SecretSet();
   secrets.add(config.refreshToken);
   secrets.add(config.httpToken);
+  secrets.add(config.token);
   for (const url of [config.databaseUrl, ...config.apps.map((a) => a.url)]) secrets.add(urlPassword(url));
   const given = options.log;
   const log: LogFn = given ? (message) => given(secrets.scrub(message)) : stderrLogger(secrets);
@@ -135,7 +138,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     backend: options.backend,
   });
   const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend, log, secrets });
-  const builtins = BUILTIN_TOOLS.filter((t) => !t.backends || t.backends.includes(backend.kind));
+  const builtins = BUILTIN_TOOLS.filter((t) => isOffered(t, { backend: backend.kind, login: login !== undefined }));
   const loaded = await loadPlugins(
     config.plugins,
     config.pluginOptions,
@@ -179,7 +182,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   const sessionDeps = {
     pipeline,
     tools: pipeline.listable().map(describeTool),
-    instructions: instructions(backend.kind, config.readOnly),
+    instructions: instructions(backend.kind, config.readOnly, login !== undefined),
     noConfirm: config.noConfirm,
     track,
   };

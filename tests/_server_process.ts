@@ -101,8 +101,6 @@ export interface ConductorModeTargets {
   conductorUrl: string;
   /** Login service base. */
   loginUrl: string;
-  /** DBOS Cloud base. */
-  cloudUrl: string;
   /** The server's home folder. */
   home: string;
 }
@@ -114,8 +112,6 @@ export function conductorModeArgs(targets: Omit<ConductorModeTargets, "home"> & 
     targets.conductorUrl,
     "--login-url",
     targets.loginUrl,
-    "--cloud-url",
-    targets.cloudUrl,
     ...(targets.home === undefined ? [] : ["--home", targets.home]),
   ];
 }
@@ -130,7 +126,7 @@ export function spawnConductorModeServer(
   opts: { args?: string[]; env?: Record<string, string>; flags?: (home: string, hosts: string[]) => string[] } = {},
 ): Promise<ServerProcess> {
   const hosts = [
-    ...new Set([targets.conductorUrl, targets.loginUrl, targets.cloudUrl].map((u) => new URL(u).host)),
+    ...new Set([targets.conductorUrl, targets.loginUrl].map((u) => new URL(u).host)),
   ];
   const flags = opts.flags ? opts.flags(targets.home, hosts) : conductorModeFlags({ hosts, home: targets.home });
   return spawnServer({

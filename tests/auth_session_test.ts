@@ -1,4 +1,9 @@
-import { AuthSession, type AuthSessionOptions, NoPendingLoginError } from "../src/auth/session.ts";
+import {
+  type DeviceLoginOptions,
+  NoPendingLoginError,
+  openDeviceLogin,
+  type OpenedDeviceLogin,
+} from "../src/auth/device_login.ts";
 import { type Credentials, CredentialStore } from "../src/auth/credentials.ts";
 import {
   DEFAULT_CLIENT_ID,
@@ -22,26 +27,26 @@ interface Harness extends AsyncDisposable {
   home: string;
   store: CredentialStore;
   warnings: string[];
-  session: AuthSession;
+  session: OpenedDeviceLogin;
   /** Another session on another folder, sharing the emulator and the clock. */
-  newSession(options?: Partial<AuthSessionOptions>): AuthSession;
+  newSession(options?: Partial<DeviceLoginOptions>): OpenedDeviceLogin;
 }
 
 /** A login emulator, a temporary folder and a session, all private to one test. */
 async function harness(
   emulator: LoginEmulatorOptions = {},
-  options: Partial<AuthSessionOptions> = {},
+  options: Partial<DeviceLoginOptions> = {},
 ): Promise<Harness> {
   const clock = new FakeClock();
   const emu = await startLoginEmulator({ now: () => clock.now(), ...emulator });
   const dir = await Deno.makeTempDir({ prefix: "dbos-mcp-auth-" });
   const home = join(dir, ".dbos-mcp");
   const warnings: string[] = [];
-  const newSession = (extra: Partial<AuthSessionOptions> = {}) =>
-    new AuthSession({
+  const newSession = (extra: Partial<DeviceLoginOptions> = {}) =>
+    openDeviceLogin({
       home,
       loginUrl: emu.loginUrl,
-      cloudUrl: emu.cloudUrl,
+      conductorUrl: emu.conductorUrl,
       timeoutMs: 5_000,
       clock,
       secrets: new SecretSet(),
@@ -89,8 +94,8 @@ async function caught(fn: () => Promise<unknown>): Promise<Error> {
 
 /** Logs in through the device flow (the emulator approves at once by default). */
 async function login(h: Harness, session = h.session) {
-  const started = await session.startLogin();
-  const outcome = await session.completeLogin();
+  const started = await session.login.startLogin();
+  const outcome = await session.login.completeLogin();
   assertEquals(outcome.status, "complete");
   return { started, outcome };
 }
@@ -101,9 +106,9 @@ async function savedCredentials(h: Harness): Promise<Credentials> {
   return creds;
 }
 
-Deno.test("AuthSession.startLogin() saves the pending login and returns the link at once", async () => {
+Deno.test("DeviceLogin.startLogin() saves the pending login and returns the link at once", async () => {
   await using h = await harness({ interval: 2, expiresIn: 600 });
-  const started = await h.session.startLogin();
+  const started = await h.session.login.startLogin();
   assertEquals(started.interval, 2);
   assertEquals(started.expires_in_seconds, 600);
   assertEquals(started.expires_at, new Date(h.clock.now() + 600_000).toISOString());
@@ -123,7 +128,7 @@ Deno.test("AuthSession.startLogin() saves the pending login and returns the link
   assertNoSecrets(h.emu, started);
 });
 
-Deno.test("AuthSession.completeLogin() saves the login when the user approved", async () => {
+Deno.test("DeviceLogin.completeLogin() saves the login when the user approved", async () => {
   await using h = await harness();
   const { started, outcome } = await login(h);
   assertEquals(outcome, {
@@ -144,37 +149,37 @@ Deno.test("AuthSession.completeLogin() saves the login when the user approved", 
   const poll = h.emu.requests.find((r) => r.form?.grant_type === DEVICE_CODE_GRANT);
   assertEquals(Object.keys(poll?.form ?? {}).sort(), ["client_id", "device_code", "grant_type"]);
   assertEquals(poll?.form?.client_id, DEFAULT_CLIENT_ID);
-  const profile = h.emu.requests.find((r) => r.path.endsWith("/v1alpha1/user/profile"));
+  const profile = h.emu.requests.find((r) => r.path.endsWith("/v2/users/me"));
   assertEquals(profile?.authorization, `Bearer ${creds.token}`);
-  const grant = await h.session.getAccess();
+  const grant = await h.session.tokens.getAccess();
   assertEquals(grant, { token: creds.token, organization: "acme", userName: "alice" });
-  assertNoSecrets(h.emu, started, outcome, await h.session.status(), h.warnings);
+  assertNoSecrets(h.emu, started, outcome, await h.session.login.status(), h.warnings);
 });
 
-Deno.test("AuthSession.completeLogin() polls at the interval until the user finishes", async () => {
+Deno.test("DeviceLogin.completeLogin() polls at the interval until the user finishes", async () => {
   await using h = await harness({ script: { pendingPolls: 2 } });
   await login(h);
   assertEquals(h.clock.sleeps, [1000, 1000]);
   assertEquals(h.emu.countRequests("/oauth/token", DEVICE_CODE_GRANT), 3);
 });
 
-Deno.test("AuthSession.completeLogin() adds 5 s to the interval on slow_down", async () => {
+Deno.test("DeviceLogin.completeLogin() adds 5 s to the interval on slow_down", async () => {
   await using h = await harness({ script: { slowDown: 2 } });
   await login(h);
   assertEquals(h.clock.sleeps, [6000, 11000]);
 });
 
-Deno.test("AuthSession.completeLogin() accepts 'authorization_pending' as HTTP 400 too", async () => {
+Deno.test("DeviceLogin.completeLogin() accepts 'authorization_pending' as HTTP 400 too", async () => {
   await using h = await harness({ script: { pendingPolls: 1 }, pendingStatus: 400 });
   await login(h);
   assertEquals(h.clock.sleeps, [1000]);
 });
 
-Deno.test("AuthSession.completeLogin() returns pending when the user has not finished", async () => {
+Deno.test("DeviceLogin.completeLogin() returns pending when the user has not finished", async () => {
   await using h = await harness({ script: { outcome: "manual" } }, { loginWaitMs: 5_000 });
-  const started = await h.session.startLogin();
+  const started = await h.session.login.startLogin();
   const start = h.clock.now();
-  const outcome = await h.session.completeLogin();
+  const outcome = await h.session.login.completeLogin();
   assertEquals(outcome.status, "pending");
   assert(outcome.status === "pending");
   assertStringIncludes(outcome.message, "call login_complete again");
@@ -185,15 +190,15 @@ Deno.test("AuthSession.completeLogin() returns pending when the user has not fin
   assertEquals(pending?.last_poll_at, (start + 5_000) / 1000);
   assertEquals(await h.store.read(), null);
   h.emu.approve(started.user_code);
-  const done = await h.session.completeLogin();
+  const done = await h.session.login.completeLogin();
   assertEquals(done.status, "complete");
   assertNoSecrets(h.emu, outcome, done);
 });
 
-Deno.test("AuthSession.completeLogin() keeps the slowed-down interval for the next call", async () => {
+Deno.test("DeviceLogin.completeLogin() keeps the slowed-down interval for the next call", async () => {
   await using h = await harness({ script: { slowDown: 1, outcome: "manual" } }, { loginWaitMs: 5_000 });
-  const started = await h.session.startLogin();
-  const first = await h.session.completeLogin();
+  const started = await h.session.login.startLogin();
+  const first = await h.session.login.completeLogin();
   assert(first.status === "pending");
   assertEquals(first.interval, 6);
   assertEquals((await h.store.readPendingLogin())?.interval, 6);
@@ -201,27 +206,27 @@ Deno.test("AuthSession.completeLogin() keeps the slowed-down interval for the ne
   // A new process (a new session) honours the saved interval and last poll.
   h.emu.approve(started.user_code);
   const other = h.newSession({ loginWaitMs: 20_000 });
-  const done = await other.completeLogin();
+  const done = await other.login.completeLogin();
   assertEquals(done.status, "complete");
   assertEquals(h.clock.sleeps, [6000]);
 });
 
-Deno.test("AuthSession.completeLogin() throws LoginExpiredError and forgets the login on expired_token", async () => {
+Deno.test("DeviceLogin.completeLogin() throws LoginExpiredError and forgets the login on expired_token", async () => {
   await using h = await harness({ script: { pendingPolls: 1, outcome: "expired_token" } });
-  await h.session.startLogin();
-  const err = await assertRejects(() => h.session.completeLogin(), LoginExpiredError);
+  await h.session.login.startLogin();
+  const err = await assertRejects(() => h.session.login.completeLogin(), LoginExpiredError);
   assertEquals(err.code, "LOGIN_EXPIRED");
   assertStringIncludes(err.hint ?? "", "`login` again");
   assertEquals(await h.store.readPendingLogin(), null);
   assertNoSecrets(h.emu, err);
 });
 
-Deno.test("AuthSession.completeLogin() throws LoginDeniedError and forgets the login on access_denied", async () => {
+Deno.test("DeviceLogin.completeLogin() throws LoginDeniedError and forgets the login on access_denied", async () => {
   await using h = await harness({ script: { outcome: "manual" } }, { loginWaitMs: 3_000 });
-  const started = await h.session.startLogin();
-  assertEquals((await h.session.completeLogin()).status, "pending");
+  const started = await h.session.login.startLogin();
+  assertEquals((await h.session.login.completeLogin()).status, "pending");
   h.emu.deny(started.user_code);
-  const err = await assertRejects(() => h.session.completeLogin(), LoginDeniedError);
+  const err = await assertRejects(() => h.session.login.completeLogin(), LoginDeniedError);
   assertEquals(err.code, "LOGIN_DENIED");
   assertStringIncludes(err.hint ?? "", "`login` again");
   assertEquals(await h.store.readPendingLogin(), null);
@@ -229,62 +234,62 @@ Deno.test("AuthSession.completeLogin() throws LoginDeniedError and forgets the l
   assertNoSecrets(h.emu, err);
 });
 
-Deno.test("AuthSession.completeLogin() throws LoginExpiredError when the link timed out", async () => {
+Deno.test("DeviceLogin.completeLogin() throws LoginExpiredError when the link timed out", async () => {
   await using h = await harness({ expiresIn: 900 });
-  await h.session.startLogin();
+  await h.session.login.startLogin();
   h.clock.advance(900_000);
-  await assertRejects(() => h.session.completeLogin(), LoginExpiredError);
+  await assertRejects(() => h.session.login.completeLogin(), LoginExpiredError);
   assertEquals(h.emu.countRequests("/oauth/token"), 0);
   assertEquals(await h.store.readPendingLogin(), null);
 });
 
-Deno.test("AuthSession.completeLogin() tells to call login first when no login was started", async () => {
+Deno.test("DeviceLogin.completeLogin() tells to call login first when no login was started", async () => {
   await using h = await harness();
-  const err = await assertRejects(() => h.session.completeLogin(), NoPendingLoginError);
+  const err = await assertRejects(() => h.session.login.completeLogin(), NoPendingLoginError);
   assertStringIncludes(err.message, "call `login` first");
 });
 
-Deno.test("AuthSession.completeLogin() works when the login service gives no refresh token", async () => {
+Deno.test("DeviceLogin.completeLogin() works when the login service gives no refresh token", async () => {
   await using h = await harness({ issueRefreshTokens: false });
   await login(h);
   const creds = await savedCredentials(h);
   assertEquals(creds.refreshToken, undefined);
-  assertEquals((await h.session.status()).hasRefreshToken, false);
+  assertEquals((await h.session.login.status()).hasRefreshToken, false);
 });
 
-Deno.test("AuthSession.startLogin() reports a failing login service without crashing", async () => {
+Deno.test("DeviceLogin.startLogin() reports a failing login service without crashing", async () => {
   await using h = await harness();
   h.emu.failNext(503);
-  const err = await assertRejects(() => h.session.startLogin(), UpstreamError);
+  const err = await assertRejects(() => h.session.login.startLogin(), UpstreamError);
   assertStringIncludes(err.message, "DBOS login service");
   assertStringIncludes(err.message, "503");
   assertStringIncludes(err.message, "an HTML page");
   assertEquals(err.retryable, true);
 });
 
-Deno.test("AuthSession.completeLogin() keeps the pending login when the login service fails", async () => {
+Deno.test("DeviceLogin.completeLogin() keeps the pending login when the login service fails", async () => {
   await using h = await harness({ script: { pendingPolls: 1 } });
-  await h.session.startLogin();
+  await h.session.login.startLogin();
   h.emu.failNext(502);
-  const err = await assertRejects(() => h.session.completeLogin(), UpstreamError);
+  const err = await assertRejects(() => h.session.login.completeLogin(), UpstreamError);
   assertStringIncludes(err.message, "502");
   assert((await h.store.readPendingLogin()) !== null);
   assertNoSecrets(h.emu, err);
-  assertEquals((await h.session.completeLogin()).status, "complete");
+  assertEquals((await h.session.login.completeLogin()).status, "complete");
 });
 
-Deno.test("AuthSession.getAccess() throws NotLoggedInError when nobody logged in", async () => {
+Deno.test("DeviceLoginTokens.getAccess() throws NotLoggedInError when nobody logged in", async () => {
   await using h = await harness();
-  const err = await assertRejects(() => h.session.getAccess(), NotLoggedInError);
+  const err = await assertRejects(() => h.session.tokens.getAccess(), NotLoggedInError);
   assertStringIncludes(err.hint ?? "", "`login`");
 });
 
-Deno.test("AuthSession.getAccess() refreshes a token that expires within 30 s", async () => {
+Deno.test("DeviceLoginTokens.getAccess() refreshes a token that expires within 30 s", async () => {
   await using h = await harness();
   await login(h);
   const before = await savedCredentials(h);
   h.clock.advance(3600_000 - 29_000);
-  const grant = await h.session.getAccess();
+  const grant = await h.session.tokens.getAccess();
   assertNotEquals(grant.token, before.token);
   assert(h.emu.isValidAccessToken(grant.token));
   assertEquals(grant.organization, "acme");
@@ -300,55 +305,55 @@ Deno.test("AuthSession.getAccess() refreshes a token that expires within 30 s", 
     refresh_token: before.refreshToken!,
   });
   // A token with more than 30 s left is used as it is.
-  assertEquals((await h.session.getAccess()).token, grant.token);
+  assertEquals((await h.session.tokens.getAccess()).token, grant.token);
   assertEquals(h.emu.countRequests("/oauth/token", "refresh_token"), 1);
 });
 
-Deno.test("AuthSession.getAccess() saves a rotated refresh token", async () => {
+Deno.test("DeviceLoginTokens.getAccess() saves a rotated refresh token", async () => {
   await using h = await harness({ rotateRefreshTokens: true });
   await login(h);
   const before = await savedCredentials(h);
   h.clock.advance(3600_000);
-  await h.session.getAccess();
+  await h.session.tokens.getAccess();
   const after = await savedCredentials(h);
   assertNotEquals(after.refreshToken, before.refreshToken);
   assertEquals(after.refreshToken, h.emu.issuedTokens().refreshTokens[1]);
 });
 
-Deno.test("AuthSession.getAccess() shares one refresh between concurrent callers", async () => {
+Deno.test("DeviceLoginTokens.getAccess() shares one refresh between concurrent callers", async () => {
   await using h = await harness();
   await login(h);
   h.clock.advance(3600_000);
-  const grants = await Promise.all(Array.from({ length: 5 }, () => h.session.getAccess()));
+  const grants = await Promise.all(Array.from({ length: 5 }, () => h.session.tokens.getAccess()));
   assertEquals(new Set(grants.map((g) => g.token)).size, 1);
   assertEquals(h.emu.countRequests("/oauth/token", "refresh_token"), 1);
 });
 
-Deno.test("AuthSession.getAccess() throws NotLoggedInError when the token expired and cannot be refreshed", async () => {
+Deno.test("DeviceLoginTokens.getAccess() throws NotLoggedInError when the token expired and cannot be refreshed", async () => {
   await using h = await harness({ issueRefreshTokens: false });
   await login(h);
   h.clock.advance(3600_000 - 10_000);
-  const nearlyExpired = await h.session.getAccess();
+  const nearlyExpired = await h.session.tokens.getAccess();
   assert(h.emu.isValidAccessToken(nearlyExpired.token), "a token with 10 s left is still handed out");
   h.clock.advance(10_000);
-  const err = await assertRejects(() => h.session.getAccess(), NotLoggedInError);
+  const err = await assertRejects(() => h.session.tokens.getAccess(), NotLoggedInError);
   assertStringIncludes(err.message, "expired");
   assertNoSecrets(h.emu, err);
 });
 
-Deno.test("AuthSession.getAccess() throws NotLoggedInError when the refresh token was revoked", async () => {
+Deno.test("DeviceLoginTokens.getAccess() throws NotLoggedInError when the refresh token was revoked", async () => {
   await using h = await harness();
   await login(h);
   const creds = await savedCredentials(h);
   await revokeRefreshToken(creds.refreshToken!, { loginUrl: h.emu.loginUrl, timeoutMs: 5_000 });
   h.clock.advance(3600_000);
-  const err = await assertRejects(() => h.session.getAccess(), NotLoggedInError);
+  const err = await assertRejects(() => h.session.tokens.getAccess(), NotLoggedInError);
   assertStringIncludes(err.message, "could not be renewed");
   assertStringIncludes(err.hint ?? "", "`login`");
   assertNoSecrets(h.emu, err);
 });
 
-Deno.test("AuthSession.getAccess() uses credentials written by the Python server", async () => {
+Deno.test("DeviceLoginTokens.getAccess() uses credentials written by the Python server", async () => {
   await using h = await harness();
   await login(h);
   const creds = await savedCredentials(h);
@@ -356,83 +361,87 @@ Deno.test("AuthSession.getAccess() uses credentials written by the Python server
     h.store.credentialsPath,
     JSON.stringify({ token: creds.token, userName: "alice", organization: "acme" }, null, 2),
   );
-  assertEquals(await h.newSession().getAccess(), { token: creds.token, organization: "acme", userName: "alice" });
+  assertEquals(await h.newSession().tokens.getAccess(), {
+    token: creds.token,
+    organization: "acme",
+    userName: "alice",
+  });
 });
 
-Deno.test("AuthSession.getAccess() fills in a missing organization from the DBOS Cloud profile", async () => {
+Deno.test("DeviceLoginTokens.getAccess() fills in a missing organization from the Conductor profile", async () => {
   await using h = await harness();
   await login(h);
   const creds = await savedCredentials(h);
   await Deno.writeTextFile(h.store.credentialsPath, JSON.stringify({ token: creds.token }));
-  const grant = await h.newSession().getAccess();
+  const grant = await h.newSession().tokens.getAccess();
   assertEquals(grant, { token: creds.token, organization: "acme", userName: "alice" });
   assertEquals((await savedCredentials(h)).organization, "acme");
 });
 
-Deno.test("AuthSession.getAccess() sees a login saved by another process", async () => {
+Deno.test("DeviceLoginTokens.getAccess() sees a login saved by another process", async () => {
   await using h = await harness();
   const reader = h.newSession();
-  await assertRejects(() => reader.getAccess(), NotLoggedInError);
+  await assertRejects(() => reader.tokens.getAccess(), NotLoggedInError);
   await login(h);
-  assertEquals((await reader.getAccess()).token, (await savedCredentials(h)).token);
+  assertEquals((await reader.tokens.getAccess()).token, (await savedCredentials(h)).token);
 });
 
-Deno.test("AuthSession.refreshAfterRejection() refreshes once and returns the new token", async () => {
+Deno.test("DeviceLoginTokens.refreshAfterRejection() refreshes once and returns the new token", async () => {
   await using h = await harness();
   await login(h);
-  const rejected = await h.session.getAccess();
+  const rejected = await h.session.tokens.getAccess();
   h.emu.expireAccessTokensNow();
   assert(!h.emu.isValidAccessToken(rejected.token));
-  const renewed = await h.session.refreshAfterRejection(rejected.token);
+  const renewed = await h.session.tokens.refreshAfterRejection(rejected.token);
   assert(renewed !== null);
   assertNotEquals(renewed.token, rejected.token);
   assert(h.emu.isValidAccessToken(renewed.token));
   assertEquals(renewed.organization, "acme");
   assertEquals((await savedCredentials(h)).token, renewed.token);
   // A second caller rejected with the same old token gets the new one without another refresh.
-  const again = await h.newSession().refreshAfterRejection(rejected.token);
+  const again = await h.newSession().tokens.refreshAfterRejection(rejected.token);
   assertEquals(again?.token, renewed.token);
   assertEquals(h.emu.countRequests("/oauth/token", "refresh_token"), 1);
 });
 
-Deno.test("AuthSession.refreshAfterRejection() shares one refresh between concurrent callers", async () => {
+Deno.test("DeviceLoginTokens.refreshAfterRejection() shares one refresh between concurrent callers", async () => {
   await using h = await harness();
   await login(h);
-  const rejected = await h.session.getAccess();
+  const rejected = await h.session.tokens.getAccess();
   h.emu.expireAccessTokensNow();
-  const grants = await Promise.all([1, 2, 3].map(() => h.session.refreshAfterRejection(rejected.token)));
+  const grants = await Promise.all([1, 2, 3].map(() => h.session.tokens.refreshAfterRejection(rejected.token)));
   assertEquals(new Set(grants.map((g) => g?.token)).size, 1);
   assertEquals(h.emu.countRequests("/oauth/token", "refresh_token"), 1);
 });
 
-Deno.test("AuthSession.refreshAfterRejection() returns null when there is no way to refresh", async () => {
+Deno.test("DeviceLoginTokens.refreshAfterRejection() returns null when there is no way to refresh", async () => {
   await using h = await harness({ issueRefreshTokens: false });
-  assertEquals(await h.session.refreshAfterRejection("not-a-token-at-all"), null);
+  assertEquals(await h.session.tokens.refreshAfterRejection("not-a-token-at-all"), null);
   await login(h);
-  const rejected = await h.session.getAccess();
+  const rejected = await h.session.tokens.getAccess();
   h.emu.expireAccessTokensNow();
-  assertEquals(await h.session.refreshAfterRejection(rejected.token), null);
+  assertEquals(await h.session.tokens.refreshAfterRejection(rejected.token), null);
 });
 
-Deno.test("AuthSession.refreshAfterRejection() returns null when the refresh token was revoked", async () => {
+Deno.test("DeviceLoginTokens.refreshAfterRejection() returns null when the refresh token was revoked", async () => {
   await using h = await harness();
   await login(h);
   const creds = await savedCredentials(h);
   await revokeRefreshToken(creds.refreshToken!, { loginUrl: h.emu.loginUrl, timeoutMs: 5_000 });
   h.emu.expireAccessTokensNow();
-  assertEquals(await h.session.refreshAfterRejection(creds.token), null);
+  assertEquals(await h.session.tokens.refreshAfterRejection(creds.token), null);
 });
 
-Deno.test("AuthSession.getAccess() logs in with DBOS_MCP_REFRESH_TOKEN when no login is saved", async () => {
+Deno.test("DeviceLoginTokens.getAccess() logs in with DBOS_MCP_REFRESH_TOKEN when no login is saved", async () => {
   await using h = await harness();
   await login(h);
   const { refreshToken } = await savedCredentials(h);
   await h.store.delete();
   const session = h.newSession({ envRefreshToken: refreshToken });
-  const status = await session.status();
+  const status = await session.login.status();
   assertEquals(status.loggedIn, false);
   assertEquals(status.envRefreshToken, true);
-  const grant = await session.getAccess();
+  const grant = await session.tokens.getAccess();
   assert(h.emu.isValidAccessToken(grant.token));
   assertEquals(grant.organization, "acme");
   const saved = await savedCredentials(h);
@@ -440,10 +449,10 @@ Deno.test("AuthSession.getAccess() logs in with DBOS_MCP_REFRESH_TOKEN when no l
   assertEquals(saved.refreshToken, refreshToken);
   assertEquals(saved.userName, "alice");
   assertEquals(h.warnings, []);
-  assertNoSecrets(h.emu, status, await session.status());
+  assertNoSecrets(h.emu, status, await session.login.status());
 });
 
-Deno.test("AuthSession.getAccess() keeps an environment login in memory when the folder cannot be written", async () => {
+Deno.test("DeviceLoginTokens.getAccess() keeps an environment login in memory when the folder cannot be written", async () => {
   await using h = await harness();
   await login(h);
   const { refreshToken } = await savedCredentials(h);
@@ -454,30 +463,30 @@ Deno.test("AuthSession.getAccess() keeps an environment login in memory when the
     }
   }
   const session = h.newSession({ envRefreshToken: refreshToken, store: new ReadOnlyStore(h.home) });
-  const first = await session.getAccess();
-  const second = await session.getAccess();
+  const first = await session.tokens.getAccess();
+  const second = await session.tokens.getAccess();
   assertEquals(second.token, first.token);
   assertEquals(await h.store.read(), null);
   assertEquals(h.emu.countRequests("/oauth/token", "refresh_token"), 1);
   assertEquals(h.warnings.length, 1);
   assertStringIncludes(h.warnings[0], "in memory");
-  assertEquals((await session.status()).loggedIn, true);
+  assertEquals((await session.login.status()).loggedIn, true);
   assertNoSecrets(h.emu, h.warnings);
 });
 
-Deno.test("AuthSession.getAccess() says DBOS_MCP_REFRESH_TOKEN was refused when the login service rejects it", async () => {
+Deno.test("DeviceLoginTokens.getAccess() says DBOS_MCP_REFRESH_TOKEN was refused when the login service rejects it", async () => {
   await using h = await harness();
   const session = h.newSession({ envRefreshToken: "v1.not-a-refresh-token-the-service-knows" });
-  const err = await assertRejects(() => session.getAccess(), NotLoggedInError);
+  const err = await assertRejects(() => session.tokens.getAccess(), NotLoggedInError);
   assertStringIncludes(err.message, "DBOS_MCP_REFRESH_TOKEN");
   assert(!err.message.includes("v1.not-a-refresh-token-the-service-knows"));
 });
 
-Deno.test("AuthSession.logout() revokes the refresh token and removes the credentials", async () => {
+Deno.test("DeviceLogin.logout() revokes the refresh token and removes the credentials", async () => {
   await using h = await harness();
   await login(h);
   const creds = await savedCredentials(h);
-  const out = await h.session.logout();
+  const out = await h.session.login.logout();
   assertEquals(out.revoked, true);
   assertEquals(out.removed, true);
   assertStringIncludes(out.message, "revoked");
@@ -486,16 +495,20 @@ Deno.test("AuthSession.logout() revokes the refresh token and removes the creden
   assertStringIncludes(revoke?.contentType ?? "", "application/json");
   assertEquals(revoke?.json, { client_id: DEFAULT_CLIENT_ID, token: creds.refreshToken });
   assertEquals(await h.store.read(), null);
-  await assertRejects(() => h.session.getAccess(), NotLoggedInError);
-  assertEquals(await h.session.logout(), { revoked: false, removed: false, message: "There was no saved login." });
+  await assertRejects(() => h.session.tokens.getAccess(), NotLoggedInError);
+  assertEquals(await h.session.login.logout(), {
+    revoked: false,
+    removed: false,
+    message: "There was no saved login.",
+  });
   assertNoSecrets(h.emu, out);
 });
 
-Deno.test("AuthSession.logout() reports a failed revocation and still removes the credentials", async () => {
+Deno.test("DeviceLogin.logout() reports a failed revocation and still removes the credentials", async () => {
   await using h = await harness();
   await login(h);
   h.emu.failNext(500);
-  const out = await h.session.logout();
+  const out = await h.session.login.logout();
   assertEquals(out.revoked, false);
   assertEquals(out.removed, true);
   assertStringIncludes(out.message, "could not be revoked");
@@ -503,17 +516,17 @@ Deno.test("AuthSession.logout() reports a failed revocation and still removes th
   assertNoSecrets(h.emu, out);
 });
 
-Deno.test("AuthSession.status() describes the login without tokens", async () => {
+Deno.test("DeviceLogin.status() describes the login without tokens", async () => {
   await using h = await harness();
-  const none = await h.session.status();
+  const none = await h.session.login.status();
   assertEquals(none.loggedIn, false);
   assertStringIncludes(none.message, "call `login`");
-  const started = await h.session.startLogin();
-  const pending = await h.session.status();
+  const started = await h.session.login.startLogin();
+  const pending = await h.session.login.status();
   assertEquals(pending.pendingLogin?.user_code, started.user_code);
   assertEquals(pending.pendingLogin?.expired, false);
-  await h.session.completeLogin();
-  const done = await h.session.status();
+  await h.session.login.completeLogin();
+  const done = await h.session.login.status();
   assertEquals(done.loggedIn, true);
   assertEquals(done.userName, "alice");
   assertEquals(done.organization, "acme");
@@ -521,45 +534,45 @@ Deno.test("AuthSession.status() describes the login without tokens", async () =>
   assertEquals(done.expiresAt, h.clock.now() + 3600_000);
   assertEquals(done.pendingLogin, undefined);
   h.clock.advance(7200_000);
-  const expired = await h.session.status();
+  const expired = await h.session.login.status();
   assertEquals(expired.expired, true);
   assertEquals(expired.loggedIn, true, "an expired token with a refresh token is still a usable login");
   assertNoSecrets(h.emu, none, pending, done, expired);
 });
 
-Deno.test("AuthSession.status() reports a corrupt credentials file instead of throwing", async () => {
+Deno.test("DeviceLogin.status() reports a corrupt credentials file instead of throwing", async () => {
   await using h = await harness();
   await Deno.mkdir(h.home, { recursive: true });
   await Deno.writeTextFile(h.store.credentialsPath, "{corrupt");
-  const status = await h.session.status();
+  const status = await h.session.login.status();
   assertEquals(status.loggedIn, false);
   assertStringIncludes(status.problem ?? "", "corrupt");
 });
 
-Deno.test("AuthSession never puts a token in a result, an error or a warning", async () => {
+Deno.test("The device login never puts a token in a result, an error or a warning", async () => {
   await using h = await harness({ script: { pendingPolls: 1, slowDown: 1 } }, { loginWaitMs: 1_000 });
   const seen: unknown[] = [];
-  seen.push(await h.session.startLogin());
-  seen.push(await h.session.completeLogin());
+  seen.push(await h.session.login.startLogin());
+  seen.push(await h.session.login.completeLogin());
   h.clock.advance(6_000);
-  seen.push(await h.session.completeLogin());
-  seen.push(await h.session.status());
+  seen.push(await h.session.login.completeLogin());
+  seen.push(await h.session.login.status());
   h.clock.advance(6_000);
-  seen.push(await h.session.completeLogin());
+  seen.push(await h.session.login.completeLogin());
   h.clock.advance(3600_000);
-  const grant = await h.session.getAccess();
+  const grant = await h.session.tokens.getAccess();
   h.emu.expireAccessTokensNow();
-  await h.session.refreshAfterRejection(grant.token);
+  await h.session.tokens.refreshAfterRejection(grant.token);
   const creds = await savedCredentials(h);
   await revokeRefreshToken(creds.refreshToken!, { loginUrl: h.emu.loginUrl, timeoutMs: 5_000 });
   h.clock.advance(3600_000);
-  seen.push(await caught(() => h.session.getAccess()));
-  seen.push(await h.session.logout());
-  seen.push(await caught(() => h.session.getAccess()));
-  seen.push(await caught(() => h.session.completeLogin()));
-  seen.push(await caught(() => h.newSession({ envRefreshToken: creds.refreshToken }).getAccess()));
+  seen.push(await caught(() => h.session.tokens.getAccess()));
+  seen.push(await h.session.login.logout());
+  seen.push(await caught(() => h.session.tokens.getAccess()));
+  seen.push(await caught(() => h.session.login.completeLogin()));
+  seen.push(await caught(() => h.newSession({ envRefreshToken: creds.refreshToken }).tokens.getAccess()));
   h.emu.failNext(500);
-  seen.push(await caught(() => h.session.startLogin()));
+  seen.push(await caught(() => h.session.login.startLogin()));
   assertEquals(seen.length, 11);
   assertEquals((seen[4] as { status: string }).status, "complete");
   assert(h.emu.allSecrets().length >= 4);
@@ -591,7 +604,7 @@ Deno.test("login emulator rejects JSON bodies and unknown clients on its form en
   assertEquals(wrongClient.status, 401);
   const form = `client_id=${DEFAULT_CLIENT_ID}&audience=dbos-cloud-api`;
   assertEquals((await post("/oauth/revoke", form, "application/x-www-form-urlencoded")).status, 400);
-  const profile = await fetch(`${h.emu.cloudUrl}/v1alpha1/user/profile`, { headers: { authorization: "Bearer nope" } });
+  const profile = await fetch(`${h.emu.conductorUrl}/v2/users/me`, { headers: { authorization: "Bearer nope" } });
   await profile.body?.cancel();
   assertEquals(profile.status, 401);
 });

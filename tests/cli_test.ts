@@ -27,25 +27,43 @@ Deno.test("parseCommand() reads every option from its environment variable", asy
     [],
     envOf({
       DBOS_CONDUCTOR_URL: "https://c.example/conductor/v1alpha1",
-      DBOS_CLOUD_URL: "https://cloud.example",
       DBOS_LOGIN_URL: "https://login.example",
       DBOS_MCP_HOME: "/srv/mcp",
       DBOS_MCP_TIMEOUT_MS: "1234",
       DBOS_MCP_LOGIN_WAIT_MS: "0",
       DBOS_MCP_REFRESH_TOKEN: "refresh-abc",
+      DBOS_TOKEN: "dbos_key-abc",
+      DBOS_ORG: "acme_corp",
+      DBOS_MCP_NO_AUTH: "1",
     }),
   );
   assert(cmd.kind === "serve");
-  const { conductorUrl, cloudUrl, loginUrl, home, timeoutMs, loginWaitMs, refreshToken } = cmd.config;
-  assertEquals({ conductorUrl, cloudUrl, loginUrl, home, timeoutMs, loginWaitMs, refreshToken }, {
+  const { conductorUrl, loginUrl, home, timeoutMs, loginWaitMs, refreshToken, token, org, noAuth } = cmd.config;
+  assertEquals({ conductorUrl, loginUrl, home, timeoutMs, loginWaitMs, refreshToken, token, org, noAuth }, {
     conductorUrl: "https://c.example/conductor/v1alpha1",
-    cloudUrl: "https://cloud.example",
     loginUrl: "https://login.example",
     home: "/srv/mcp",
     timeoutMs: 1234,
     loginWaitMs: 0,
     refreshToken: "refresh-abc",
+    token: "dbos_key-abc",
+    org: "acme_corp",
+    noAuth: true,
   });
+});
+
+Deno.test("parseCommand() takes --org and --no-auth, and no flag for DBOS_TOKEN or --cloud-url", async () => {
+  const cmd = await parseCommand(["--org", "acme", "--no-auth"], envOf({ DBOS_ORG: "other" }));
+  assert(cmd.kind === "serve");
+  assertEquals([cmd.config.org, cmd.config.noAuth, cmd.config.token], ["acme", true, undefined]);
+  for (const flag of ["--token", "--cloud-url"]) {
+    const refused = await parseCommand([flag, "x"], envOf({}));
+    assert(refused.kind === "usage-error");
+    assertStringIncludes(refused.message, flag);
+  }
+  const bad = await parseCommand(["--org", "Not An Org"], envOf({}));
+  assert(bad.kind === "usage-error");
+  assertStringIncludes(bad.message, "--org must be an organization name");
 });
 
 Deno.test("parseCommand() reads a config file below flags and environment, above defaults", async () => {

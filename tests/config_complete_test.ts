@@ -27,7 +27,6 @@ function offline(home: string): Partial<Config> {
     home,
     conductorUrl: "http://127.0.0.1:9/conductor/v1alpha1",
     loginUrl: "http://127.0.0.1:9",
-    cloudUrl: "http://127.0.0.1:9",
     timeoutMs: 2000,
   };
 }

@@ -58,11 +58,13 @@ Deno.test("the option table's type check accepts well-formed entries", () => {
 Deno.test("DEFAULTS keep the documented defaults of every option", () => {
   assertEquals(DEFAULTS, {
     conductorUrl: "https://cloud.dbos.dev/conductor/v1alpha1",
-    cloudUrl: "https://cloud.dbos.dev",
     loginUrl: "https://login.dbos.dev",
     timeoutMs: 30_000,
     loginWaitMs: 20_000,
     refreshToken: undefined,
+    token: undefined,
+    org: undefined,
+    noAuth: false,
     databaseUrl: undefined,
     appName: undefined,
     apps: [],

@@ -18,9 +18,14 @@ const APP = "sample-app";
 
 Deno.test("end to end over stdio: login, inspect and steer a real DBOS app through Conductor", async (t) => {
   await using login = await startLoginEmulator({ organization: ORG, userName: "ada", script: { pendingPolls: 1 } });
-  await using world = await startWorld({ org: ORG, isValidToken: (tok) => login.isValidAccessToken(tok) });
+  await using world = await startWorld({
+    org: ORG,
+    isValidToken: (tok) => login.isValidAccessToken(tok),
+    // The profile a login reads (`GET /v2/users/me`) is Conductor's.
+    conductor: { onRequest: (_rec, req) => login.usersMe(req) },
+  });
   const home = await Deno.makeTempDir({ prefix: "dbos-mcp-home-" });
-  const targets = { conductorUrl: world.conductor.baseUrl, loginUrl: login.loginUrl, cloudUrl: login.cloudUrl, home };
+  const targets = { conductorUrl: world.conductor.baseUrl, loginUrl: login.loginUrl, home };
   const server = await spawnConductorModeServer(targets, { args: ["--login-wait", "10000", "--timeout", "15000"] });
   const { call, results } = recorder(server);
   const ok = okCaller(call);

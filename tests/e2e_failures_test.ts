@@ -6,6 +6,7 @@ import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
 import { conductorModeFlags, spawnConductorModeServer } from "./_server_process.ts";
 import { type LoginEmulator, startLoginEmulator } from "./fixtures/login_emulator.ts";
+import { deviceLogin, writeCredentials } from "./fixtures/faults.ts";
 import { join } from "../src/util/path.ts";
 
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown> };
@@ -21,9 +22,10 @@ async function withServer(
 ) {
   const home = await Deno.makeTempDir({ prefix: "dbos-mcp-home-" });
   // Port 9 on loopback (discard) is closed here: an unreachable Conductor.
-  const conductorUrl = opts.conductorUrl ?? "http://127.0.0.1:9/conductor/v1alpha1";
+  // By default a Conductor that serves only the profile (`GET /v2/users/me`) that a login needs.
+  const conductorUrl = opts.conductorUrl ?? login.conductorUrl;
   const server = await spawnConductorModeServer(
-    { conductorUrl, loginUrl: login.loginUrl, cloudUrl: login.cloudUrl, home },
+    { conductorUrl, loginUrl: login.loginUrl, home },
     { args: ["--login-wait", String(opts.loginWaitMs ?? 1500), "--timeout", "3000"], flags: opts.flags },
   );
   try {
@@ -96,14 +98,19 @@ Deno.test("a corrupt credentials file means 'log in again', not a crash", async 
 
 Deno.test("an unreachable Conductor gives an error naming it, and the server keeps serving", async () => {
   await using login = await startLoginEmulator();
-  await withServer(login, async ({ call }) => {
+  await withServer(login, async ({ call, home }) => {
+    // The profile is Conductor's too: a login cannot complete without it, and says so.
     await call("login");
-    assertEquals((await call("login_complete")).structuredContent?.status, "complete");
+    const completing = await call("login_complete");
+    assertEquals(completing.isError, true);
+    assertStringIncludes(textOf(completing), "DBOS Conductor");
+    assertStringIncludes(textOf(completing), "127.0.0.1:9");
+    await writeCredentials(home, await deviceLogin(login), { organization: "acme" });
     const res = await call("list_workflows", { application_name: "app" });
     assertEquals(res.isError, true);
     assertStringIncludes(textOf(res), "DBOS Conductor");
     assertStringIncludes(textOf(res), "127.0.0.1:9");
-  });
+  }, { conductorUrl: "http://127.0.0.1:9/conductor/v1alpha1" });
 });
 
 Deno.test("a withheld write permission is named in the error, without a stack trace", async () => {

@@ -28,11 +28,15 @@ Deno.test("production mode: read-only at every layer, no secret in any answer or
   assert(SEEDED_SECRETS.length >= 50, "at least 50 seeded secrets");
   assert(new Set(SEEDS.map((s) => s.kind)).size >= 8, "of at least 8 kinds");
   await using login = await startLoginEmulator({ organization: ORG });
-  await using world = await startWorld({ org: ORG, isValidToken: (tok) => login.isValidAccessToken(tok) });
+  await using world = await startWorld({
+    org: ORG,
+    isValidToken: (tok) => login.isValidAccessToken(tok),
+    conductor: { onRequest: (_rec, req) => login.usersMe(req) },
+  });
   const home = await Deno.makeTempDir({ prefix: "dbos-mcp-home-" });
   const logDir = await Deno.makeTempDir({ prefix: "dbos-mcp-audit-" });
   const auditLog = join(logDir, "audit.jsonl");
-  const targets = { conductorUrl: world.conductor.baseUrl, loginUrl: login.loginUrl, cloudUrl: login.cloudUrl, home };
+  const targets = { conductorUrl: world.conductor.baseUrl, loginUrl: login.loginUrl, home };
   const server = await spawnConductorModeServer(targets, {
     args: ["--production", "--audit-log", auditLog, "--login-wait", "10000"],
     flags: (h, hosts) => conductorModeFlags({ hosts, home: h, paths: [logDir] }),

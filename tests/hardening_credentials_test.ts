@@ -73,6 +73,7 @@ Deno.test("credentials: empty, corrupt, missing, read-only, loose modes, a link,
     org: ORG,
     isValidToken: (tok) => login.isValidAccessToken(tok),
     applications: ["sample-app"],
+    onRequest: (_rec, req) => login.usersMe(req),
   });
   const root = await Deno.makeTempDir({ prefix: "dbos-mcp-creds-" });
   const hosts = [...new Set([new URL(conductor.baseUrl).host, new URL(login.loginUrl).host])];
@@ -84,7 +85,6 @@ Deno.test("credentials: empty, corrupt, missing, read-only, loose modes, a link,
         ...conductorModeArgs({
           conductorUrl: conductor.baseUrl,
           loginUrl: login.loginUrl,
-          cloudUrl: login.cloudUrl,
           home,
         }),
         "--login-wait",

@@ -4,7 +4,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_as
 import { FakeClock } from "./_fake_clock.ts";
 import { ConductorBackend, pathSegment } from "../src/backends/conductor/client.ts";
 import type { AccessGrant, TokenSource } from "../src/backends/conductor/token_port.ts";
-import { AuthSession } from "../src/auth/session.ts";
+import { openDeviceLogin } from "../src/auth/device_login.ts";
 import { InvalidArgumentError, MissingPermissionError, UpstreamError } from "../src/core/errors.ts";
 import { type FetchLike, HttpExchangeError, httpRequest } from "../src/util/http_client.ts";
 import { SecretSet } from "../src/core/secrets.ts";
@@ -127,12 +127,12 @@ Deno.test("ConductorBackend says how long a 429 asked to wait", async () => {
   assertStringIncludes(err.message, "HTTP 429, asking to wait 7 s");
 });
 
-Deno.test("AuthSession without a home folder names --allow-env=HOME and --home, and asks for no device code", async () => {
+Deno.test("The device login without a home folder names --allow-env=HOME and --home, and asks for no device code", async () => {
   let fetched = 0;
-  const session = new AuthSession({
+  const session = openDeviceLogin({
     home: undefined,
     loginUrl: "http://login.test",
-    cloudUrl: "http://cloud.test",
+    conductorUrl: "http://conductor.test",
     timeoutMs: 1000,
     secrets: new SecretSet(),
     clock: new FakeClock(),
@@ -142,10 +142,12 @@ Deno.test("AuthSession without a home folder names --allow-env=HOME and --home, 
     },
     warn: () => {},
   });
-  for (const attempt of [() => session.getAccess(), () => session.startLogin(), () => session.logout()]) {
+  for (
+    const attempt of [() => session.tokens.getAccess(), () => session.login.startLogin(), () => session.login.logout()]
+  ) {
     const err = await assertRejects(attempt, MissingPermissionError);
     assertEquals(err.flag, "--allow-env=HOME (or pass --home DIR)");
   }
   assertEquals(fetched, 0);
-  assertStringIncludes((await session.status()).problem ?? "", "Grant --allow-env=HOME (or pass --home DIR).");
+  assertStringIncludes((await session.login.status()).problem ?? "", "Grant --allow-env=HOME (or pass --home DIR).");
 });

@@ -73,7 +73,6 @@ Deno.test("upstream faults: clear errors, bounded retries, mutations sent once, 
   const server = await spawnConductorModeServer({
     conductorUrl: viaProxy(world.conductor.baseUrl, conductorProxy.port),
     loginUrl: viaProxy(login.loginUrl, loginProxy.port),
-    cloudUrl: viaProxy(login.cloudUrl, loginProxy.port),
     home,
   }, { args: ["--timeout", String(TIMEOUT_MS)] });
   const { call, results } = recorder(server);

@@ -490,7 +490,9 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
       org: ORG,
       isValidToken: (tok) => login.isValidAccessToken(tok),
       applications: [IDLE],
-      onRequest: (rec) => {
+      onRequest: (rec, req) => {
+        const profile = login.usersMe(req);
+        if (profile) return profile;
         const problem = pathProblem(rec, passedNow.set);
         if (problem) problems.push(problem);
         return syntheticAnswer(rec);
@@ -507,7 +509,6 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
         ...conductorModeArgs({
           conductorUrl: conductor.baseUrl,
           loginUrl: login.loginUrl,
-          cloudUrl: login.cloudUrl,
           home,
         }),
         "--timeout",

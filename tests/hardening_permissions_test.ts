@@ -16,9 +16,9 @@ import { join } from "../src/util/path.ts";
 const ORG = "acme";
 /**
  * Whether the server starts with neither --allow-env nor --home. The issue asks for it, and the login
- * (src/auth/session.ts) now copes with an unknown home folder, failing only the calls that need it; but
+ * (src/auth/device_login.ts) now copes with an unknown home folder, failing only the calls that need it; but
  * src/server.ts still refuses to start (`home: config.home ?? missingHome()`). Set to true once server.ts
- * passes `home: config.home` to the AuthSession (hardening_defects_test.ts checks the session's side).
+ * passes `home: config.home` to the device login (hardening_defects_test.ts checks the login's side).
  */
 const SERVER_STARTS_WITHOUT_HOME = true;
 
@@ -42,6 +42,7 @@ Deno.test("permissions: each grant withheld in turn, the server answers and name
     org: ORG,
     isValidToken: (tok) => login.isValidAccessToken(tok),
     applications: ["sample-app"],
+    onRequest: (_rec, req) => login.usersMe(req),
   });
   const conductorHost = new URL(conductor.baseUrl).host;
   const loginHost = new URL(login.loginUrl).host;
@@ -100,7 +101,6 @@ Deno.test("permissions: each grant withheld in turn, the server answers and name
         ...conductorModeArgs({
           conductorUrl: conductor.baseUrl,
           loginUrl: login.loginUrl,
-          cloudUrl: login.cloudUrl,
           home: c.noHome ? undefined : home,
         }),
       ],

@@ -92,8 +92,6 @@ async function setup(
           conductorUrl,
           "--login-url",
           login.loginUrl,
-          "--cloud-url",
-          login.cloudUrl,
           "--home",
           home,
           "--audit-log",
@@ -117,9 +115,9 @@ Deno.test("stdio: garbage, 200 calls in flight, closing stdin and SIGTERM, with 
   await using conductor = await startConductorEmulator({
     org: ORG,
     isValidToken: (tok) => login.isValidAccessToken(tok),
-    onRequest: async (rec) => {
+    onRequest: async (rec, req) => {
       if (gate && rec.operation === "get_workflow") await gate.pass();
-      return echo(rec);
+      return login.usersMe(req) ?? echo(rec);
     },
   });
   const s = await setup(login, conductor.baseUrl);

@@ -15,7 +15,6 @@ async function withServer(fn: (c: Awaited<ReturnType<typeof connectInProcess>>) 
       home,
       conductorUrl: "http://127.0.0.1:9/conductor/v1alpha1",
       loginUrl: "http://127.0.0.1:9",
-      cloudUrl: "http://127.0.0.1:9",
       timeoutMs: 2000,
     },
     log: () => {},

@@ -1,8 +1,8 @@
 /**
  * The OAuth 2.0 device authorization grant (RFC 8628) against the DBOS login
- * service (an Auth0 tenant), and the DBOS Cloud profile call that tells whom a
- * token belongs to. Stateless functions: {@linkcode AuthSession} keeps the
- * state. The wire contract is in `conductor-api.md`, "Login (device flow)".
+ * service (an Auth0 tenant), and the Conductor profile call
+ * (`GET /v2/users/me`) that tells whom a token belongs to. Stateless functions: `DeviceLogin` (`device_login.ts`) keeps
+ * the state. The wire contract is in `conductor-api.md`, "Login (device flow)".
  *
  * No function here puts a token, refresh token or device code in an error
  * message: each records the secrets it sees in the {@linkcode SecretSet} of
@@ -17,8 +17,6 @@ import { bodyExcerpt, type FetchLike, httpRequest, type HttpResponse, parseJsonB
 
 /** The DBOS login service. */
 export const DEFAULT_LOGIN_URL = "https://login.dbos.dev";
-/** The DBOS Cloud API. */
-export const DEFAULT_CLOUD_URL = "https://cloud.dbos.dev";
 /** The OAuth client id of DBOS tools. */
 export const DEFAULT_CLIENT_ID = "6p7Sjxf13cyLMkdwn14MxlH7JdhILled";
 /** The OAuth audience of the DBOS Cloud API. */
@@ -29,7 +27,7 @@ export const DEFAULT_SCOPE = "offline_access";
 export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
 const LOGIN_SERVICE = "the DBOS login service";
-const CLOUD_SERVICE = "DBOS Cloud";
+const CONDUCTOR_SERVICE = "DBOS Conductor";
 const LOGIN_AGAIN = "Call `login` again to get a new link, then have the user open it and approve.";
 
 /** Where and how to reach the login service. */
@@ -99,11 +97,11 @@ export type DevicePollResult =
   | { status: "slow_down" }
   | { status: "complete"; tokens: TokenSet };
 
-/** Whom a token belongs to, from the DBOS Cloud profile. */
+/** Whom a token belongs to, from the Conductor profile (`GET /v2/users/me`). */
 export interface UserProfile {
-  /** `Name` of the profile. */
+  /** `name` of the profile. */
   name: string;
-  /** `Organization` of the profile. */
+  /** `orgName` of the profile. */
   organization: string;
 }
 
@@ -280,8 +278,8 @@ export async function revokeRefreshToken(refreshToken: string, options: LoginSer
 
 /** Options of {@linkcode fetchUserProfile}. */
 export interface ProfileOptions {
-  /** Base URL of the DBOS Cloud API, e.g. `https://cloud.dbos.dev`. */
-  cloudUrl: string;
+  /** DBOS Conductor API base, e.g. `https://cloud.dbos.dev/conductor` (the `{conductor-url}` of `/v2/...`). */
+  conductorUrl: string;
   /** Limit for the HTTP exchange, in milliseconds. */
   timeoutMs: number;
   /** The `fetch` to use. @default {globalThis.fetch} */
@@ -293,21 +291,26 @@ export interface ProfileOptions {
 }
 
 /**
- * Asks DBOS Cloud whom `accessToken` belongs to:
- * `GET {cloudUrl}/v1alpha1/user/profile` with a bearer token.
+ * Asks DBOS Conductor whom a user token belongs to:
+ * `GET {conductorUrl}/v2/users/me` with a bearer token; the user's name is
+ * the profile's `name` and the organization its `orgName` (an API key has no
+ * profile).
  *
- * @throws {UpstreamError} when DBOS Cloud refuses the token or fails.
+ * @throws {UpstreamError} when Conductor refuses the token, has no profile endpoint, or fails.
  *
  * @example
  * ```ts ignore
- * const { name, organization } = await fetchUserProfile(token, { cloudUrl: DEFAULT_CLOUD_URL, timeoutMs: 10_000 });
+ * const { name, organization } = await fetchUserProfile(token, {
+ *   conductorUrl: "https://cloud.dbos.dev/conductor",
+ *   timeoutMs: 10_000,
+ * });
  * ```
  */
 export async function fetchUserProfile(accessToken: string, options: ProfileOptions): Promise<UserProfile> {
-  const url = endpoint(options.cloudUrl, "/v1alpha1/user/profile");
+  const url = endpoint(options.conductorUrl, "/v2/users/me");
   const secrets = known(options, accessToken);
   const res = await httpRequest({
-    service: CLOUD_SERVICE,
+    service: CONDUCTOR_SERVICE,
     method: "GET",
     url,
     headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
@@ -316,7 +319,7 @@ export async function fetchUserProfile(accessToken: string, options: ProfileOpti
   }, options.fetch);
   if (res.status === 401 || res.status === 403) {
     throw new UpstreamError(
-      `DBOS Cloud refused the new login when asked for the user's profile (HTTP ${res.status}: ${
+      `DBOS Conductor refused the login when asked for the user's profile (HTTP ${res.status}: ${
         secrets.scrub(bodyExcerpt(res.text)) || "no details"
       }).`,
       {
@@ -327,15 +330,25 @@ export async function fetchUserProfile(accessToken: string, options: ProfileOpti
       },
     );
   }
-  if (res.status !== 200) throw unexpected(res, "GET", url, CLOUD_SERVICE, "reading the user's profile", secrets);
-  const doc = asObject(parseJsonBody(res, CLOUD_SERVICE));
-  if (typeof doc.Name !== "string" || typeof doc.Organization !== "string") {
-    throw new UpstreamError(`DBOS Cloud answered GET ${url} without the user's Name and Organization.`, {
-      status: res.status,
-      hint: "This is a problem on the service's side; try again later.",
+  if (res.status === 404) {
+    throw new UpstreamError(`DBOS Conductor has no user profile at GET ${url} (HTTP 404).`, {
+      status: 404,
+      retryable: false,
+      hint: "Check --conductor-url (the Conductor API base, e.g. https://cloud.dbos.dev/conductor). A self-hosted " +
+        "Conductor without authentication has no users: run this server with --no-auth.",
     });
   }
-  return { name: doc.Name, organization: doc.Organization };
+  if (res.status !== 200) {
+    throw unexpected(res, "GET", url, CONDUCTOR_SERVICE, "reading the user's profile", secrets);
+  }
+  const doc = asObject(parseJsonBody(res, CONDUCTOR_SERVICE));
+  if (typeof doc.name !== "string" || typeof doc.orgName !== "string") {
+    throw new UpstreamError(`DBOS Conductor answered GET ${url} without the user's name and orgName.`, {
+      status: res.status,
+      hint: "Check that --conductor-url is the Conductor API base; if it is, try again later.",
+    });
+  }
+  return { name: doc.name, organization: doc.orgName };
 }
 
 function endpoint(base: string, path: string): string {

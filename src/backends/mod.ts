@@ -1,7 +1,9 @@
 /**
  * Chooses and opens the backend a configuration asks for: the DBOS system
  * database when one is configured (loaded lazily, so Conductor mode never
- * loads the DBOS SDK or the Postgres driver), DBOS Conductor otherwise. In
+ * loads the DBOS SDK or the Postgres driver), DBOS Conductor otherwise, with
+ * the credentials the configuration names (device login, `DBOS_TOKEN`, or
+ * none with `--no-auth`; only the device login has login tools). In
  * read-only mode the backend is wrapped in the read-only wall, so a
  * mutation is refused here even if a tool or plugin asked for one.
  *
@@ -13,7 +15,11 @@
 import type { Config } from "../config/mod.ts";
 import type { SecretSet } from "../core/secrets.ts";
 import type { LoginService } from "../auth/login_service.ts";
-import { AuthSession } from "../auth/session.ts";
+import { openDeviceLogin } from "../auth/device_login.ts";
+import { EnvTokenSource } from "../auth/env_token.ts";
+import { NoAuthTokenSource } from "../auth/no_auth.ts";
+import { ConfigError } from "../core/errors.ts";
+import type { TokenSource } from "./conductor/token_port.ts";
 import type { Clock } from "../util/clock.ts";
 import type { FetchLike } from "../util/http_client.ts";
 import type { LogFn } from "../util/log.ts";
@@ -40,7 +46,7 @@ export interface BackendDeps {
 export interface OpenedBackend {
   /** The backend the tools call (already behind the read-only wall in read-only mode). */
   backend: WorkflowBackend;
-  /** The login the login tools drive, when the backend needs one. */
+  /** The login the login tools drive, when the backend has one (Conductor with the device login). */
   login?: LoginService;
 }
 
@@ -53,6 +59,9 @@ export function usesSystemDatabase(config: Pick<Config, "databaseUrl" | "apps">)
  * Opens the backend of a completed configuration. Nothing is connected
  * yet: the system database is opened on the first call, and Conductor is
  * reached per call.
+ *
+ * @throws {ConfigError} when the credentials are misconfigured (an API key
+ * in `DBOS_TOKEN` without `--org`; both `--no-auth` and `DBOS_TOKEN`).
  */
 export function openBackend(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
   const opened = deps.backend ? { backend: deps.backend } : open(config, deps);
@@ -67,24 +76,65 @@ function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
     });
     return { backend };
   }
-  const login = new AuthSession({
-    home: config.home,
-    loginUrl: config.loginUrl,
-    cloudUrl: config.cloudUrl,
-    timeoutMs: config.timeoutMs,
-    loginWaitMs: config.loginWaitMs,
-    envRefreshToken: config.refreshToken,
-    clock: deps.clock,
-    fetch: deps.fetch,
-    secrets: deps.secrets,
-    warn: deps.log,
-  });
+  const { tokens, login } = openCredentials(config, deps);
   const backend = new ConductorBackend({
     baseUrl: config.conductorUrl,
-    tokens: login,
+    tokens,
     timeoutMs: config.timeoutMs,
     clock: deps.clock,
     fetch: deps.fetch,
   });
-  return { backend, login };
+  return login ? { backend, login } : { backend };
+}
+
+/**
+ * How the Conductor backend is authenticated: `none` with `--no-auth`,
+ * `token` when `DBOS_TOKEN` is set, else `device-login` (the login tools).
+ *
+ * @throws {ConfigError} when both `--no-auth` and `DBOS_TOKEN` are given.
+ */
+export function credentialsMode(config: Pick<Config, "noAuth" | "token">): CredentialsMode {
+  if (config.noAuth && config.token) {
+    throw new ConfigError(
+      "Both --no-auth (DBOS_MCP_NO_AUTH) and DBOS_TOKEN are set: --no-auth sends no credentials at all. " +
+        "Unset DBOS_TOKEN for a Conductor without authentication, or drop --no-auth to use the token.",
+    );
+  }
+  return config.noAuth ? "none" : config.token ? "token" : "device-login";
+}
+
+/** The three kinds of credentials of Conductor mode (see {@linkcode credentialsMode}). */
+export type CredentialsMode = "device-login" | "token" | "none";
+
+function openCredentials(config: Readonly<Config>, deps: BackendDeps): { tokens: TokenSource; login?: LoginService } {
+  switch (credentialsMode(config)) {
+    case "none":
+      return { tokens: new NoAuthTokenSource(config.org) };
+    case "token":
+      return {
+        tokens: new EnvTokenSource({
+          token: config.token!,
+          org: config.org,
+          conductorUrl: config.conductorUrl,
+          timeoutMs: config.timeoutMs,
+          secrets: deps.secrets,
+          clock: deps.clock,
+          fetch: deps.fetch,
+        }),
+      };
+    case "device-login":
+      return openDeviceLogin({
+        home: config.home,
+        loginUrl: config.loginUrl,
+        conductorUrl: config.conductorUrl,
+        org: config.org,
+        timeoutMs: config.timeoutMs,
+        loginWaitMs: config.loginWaitMs,
+        envRefreshToken: config.refreshToken,
+        clock: deps.clock,
+        fetch: deps.fetch,
+        secrets: deps.secrets,
+        warn: deps.log,
+      });
+  }
 }

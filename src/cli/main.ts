@@ -1,13 +1,15 @@
 /**
  * The command line: flags and environment to {@linkcode Config}, `--help`,
  * `--version`, then the server on stdio until stdin closes or a signal
- * arrives. Usage errors exit with status 2 and one line on stderr.
+ * arrives. Usage errors, and a configuration the server refuses at start-up
+ * (a `ConfigError`, e.g. an API key without `--org`), exit with status 2 and
+ * one line on stderr.
  *
  * @module
  */
 import { FlagParseError, type FlagSpec, parseFlags } from "./_args.ts";
 import { type Config, loadConfigFile, OPTIONS, readEnv, resolveConfig } from "../config/mod.ts";
-import { DbosMcpError, errorMessage } from "../core/errors.ts";
+import { ConfigError, DbosMcpError, errorMessage } from "../core/errors.ts";
 import { SecretSet } from "../core/secrets.ts";
 import { createServer } from "../server.ts";
 import { StdioLineTransport } from "../transports/stdio.ts";
@@ -130,7 +132,8 @@ export async function main(args: string[]): Promise<number> {
     const hinted = cause instanceof DbosMcpError && cause.hint ? cause : err;
     const hint = hinted instanceof DbosMcpError && hinted.hint ? ` ${hinted.hint}` : "";
     console.error(`dbos-mcp: cannot start: ${secrets.scrub(message + hint)}`);
-    return 1;
+    // A misconfiguration (e.g. an API key without --org) is a usage error, like a bad flag.
+    return err instanceof ConfigError ? 2 : 1;
   }
   const stopped = Promise.withResolvers<number>();
   let stopping = false;

@@ -134,6 +134,19 @@ function parseGlob(text: string, source: string): string {
   return text;
 }
 
+/** An organization name as Conductor paths take it (3 to 30 of `a-z`, `0-9`, `_`). */
+export function parseOrgName(raw: RawValue, source: string): string {
+  const text = str(raw, source).trim();
+  if (!/^[a-z0-9_]{3,30}$/.test(text)) {
+    throw new ConfigError(
+      `${source} must be an organization name of 3 to 30 lower-case letters, digits or '_', got ${
+        JSON.stringify(text.slice(0, 40))
+      }`,
+    );
+  }
+  return text;
+}
+
 /** A list of tool names or globs. */
 export function parseGlobs(raw: RawValue, source: string): string[] {
   return listOf(raw, source, parseGlob);

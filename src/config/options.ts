@@ -38,6 +38,7 @@ import {
   parseInteger,
   parseListenText,
   parseName,
+  parseOrgName,
   parsePath,
   parsePluginOptions,
   parsePostgresUrl,
@@ -108,16 +109,6 @@ export const OPTION_TABLE = {
     description: "DBOS Conductor API base (DBOS Cloud or self-hosted Conductor).",
     parse: parseHttpUrl,
   },
-  /** DBOS Cloud API base URL (user profile), without a trailing slash. */
-  cloudUrl: {
-    flag: "cloud-url",
-    env: "DBOS_CLOUD_URL",
-    kind: "string",
-    value: "URL",
-    default: "https://cloud.dbos.dev",
-    description: "DBOS Cloud API base, used to read the user profile after login.",
-    parse: parseHttpUrl,
-  },
   /** Login service (OAuth device flow) base URL, without a trailing slash. */
   loginUrl: {
     flag: "login-url",
@@ -170,6 +161,36 @@ export const OPTION_TABLE = {
     default: undefined,
     description: "Refresh token for headless use: exchanged for an access token when first needed.",
     parse: parseSecret,
+  },
+  /** A Conductor API key (`dbos_...`) or user JWT from `DBOS_TOKEN`, used instead of the device login. */
+  token: {
+    env: "DBOS_TOKEN",
+    kind: "string",
+    value: "TOKEN",
+    default: undefined,
+    description: "Conductor API key (dbos_...) or user JWT, instead of the device login (never a flag).",
+    parse: parseSecret,
+  },
+  /** Organization of Conductor paths; overrides the login's; required with an API key. */
+  org: {
+    flag: "org",
+    env: "DBOS_ORG",
+    kind: "string",
+    value: "NAME",
+    default: undefined,
+    defaultText: "(from the login)",
+    description: "Organization of Conductor paths; overrides the login's; required with an API key.",
+    parse: parseOrgName,
+  },
+  /** Self-hosted Conductor without authentication: no login, no `Authorization` header, org `local`. */
+  noAuth: {
+    flag: "no-auth",
+    env: "DBOS_MCP_NO_AUTH",
+    kind: "boolean",
+    value: "",
+    default: false,
+    description: "Self-hosted Conductor without authentication: no login, no Authorization header (org 'local').",
+    parse: parseBoolean,
   },
   /** One application's system database URL (system-database mode). */
   databaseUrl: {

@@ -27,7 +27,7 @@ export interface ToolAnnotations {
 export interface ToolContext {
   /** The workflow backend (Conductor or system database). */
   backend: WorkflowBackend;
-  /** The login, when the backend needs one (Conductor mode). */
+  /** The login, when the server has one (Conductor mode with the device login). */
   login: LoginService | undefined;
   /** Aborted when the client cancels the call. */
   signal: AbortSignal;
@@ -97,6 +97,12 @@ export interface ToolDefinition<A = any, O extends JsonObject = JsonObject> {
   mutates: boolean;
   /** Which backends offer the tool; all when absent. */
   backends?: readonly WorkflowBackend["kind"][];
+  /**
+   * The tool drives the login ({@linkcode ToolContext.login}): it is offered
+   * only when the server has one (Conductor mode with the device login, not
+   * with `DBOS_TOKEN` or `--no-auth`).
+   */
+  needsLogin?: boolean;
   /** Does the work. Throw a `DbosMcpError` with a hint to fail. */
   handler(args: A, ctx: ToolContext): Promise<O>;
   /** A short, readable text rendering of the result. */
@@ -108,6 +114,20 @@ export interface ToolDefinition<A = any, O extends JsonObject = JsonObject> {
    * of the result's largest array.
    */
   fit?(result: O, maxBytes: number, args: A): O;
+}
+
+/** What decides whether a server offers a tool: its backend, and whether it has a login. */
+export interface ToolHostFacts {
+  /** The backend in use. */
+  backend: WorkflowBackend["kind"];
+  /** Whether the server has a login service (the login tools' {@linkcode ToolContext.login}). */
+  login: boolean;
+}
+
+/** Whether a server with `host`'s backend and login offers `tool` (its `backends` and `needsLogin`). */
+export function isOffered(tool: Pick<ToolDefinition, "backends" | "needsLogin">, host: ToolHostFacts): boolean {
+  if (tool.backends && !tool.backends.includes(host.backend)) return false;
+  return !tool.needsLogin || host.login;
 }
 
 /**

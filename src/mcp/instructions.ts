@@ -6,15 +6,22 @@
 import type { WorkflowBackend } from "../backends/backend.ts";
 
 /**
- * Instructions sent to the client at initialization, for the backend in use
- * and the policy in force.
+ * Instructions sent to the client at initialization, for the backend in use,
+ * whether it has a login (the login tools), and the policy in force.
  */
-export function instructions(kind: WorkflowBackend["kind"], readOnly: boolean): string {
+export function instructions(
+  kind: WorkflowBackend["kind"],
+  readOnly: boolean,
+  login: boolean = kind === "conductor",
+): string {
   return [
     "Inspect and manage DBOS durable workflows.",
-    kind === "conductor"
+    kind === "conductor" && login
       ? "Start with list_applications. If a tool says the login is missing or expired, call login, show the " +
         "user the URL it returns, then call login_complete."
+      : kind === "conductor"
+      ? "Start with list_applications (this server's Conductor credentials are configured at start-up; there " +
+        "is no login tool: if a tool says the credentials were refused, tell the user)."
       : "Start with list_applications (this server reads each application's DBOS system database directly; no " +
         "login is needed).",
     "Workflow operations (list_workflows, get_workflow, list_steps, cancel/resume/fork) only work for " +

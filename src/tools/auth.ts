@@ -1,5 +1,6 @@
 /**
- * Login tools: `login`, `login_complete`, `logout` (Conductor mode only).
+ * Login tools: `login`, `login_complete`, `logout`, offered only when the server has a login (Conductor mode
+ * with the device login; not with `DBOS_TOKEN` or `--no-auth`).
  *
  * @module
  */
@@ -30,9 +31,9 @@ export const login = defineTool({
   }),
   annotations: { title: "Log in to DBOS Cloud", readOnlyHint: false, idempotentHint: false, openWorldHint: true },
   mutates: false,
-  backends: ["conductor"],
+  needsLogin: true,
   async handler(_args, ctx) {
-    const started = await loginOf(ctx).startLogin();
+    const started = await loginOf(ctx).startLogin({ signal: ctx.signal });
     return {
       status: "pending_user" as const,
       verification_uri_complete: started.verification_uri_complete,
@@ -66,7 +67,7 @@ export const loginComplete = defineTool({
     openWorldHint: true,
   },
   mutates: false,
-  backends: ["conductor"],
+  needsLogin: true,
   async handler(_args, ctx) {
     // Tell a client that asked for progress that we are still waiting for the user, once a second.
     const started = Date.now();
@@ -76,7 +77,7 @@ export const loginComplete = defineTool({
     }, 1000);
     let outcome;
     try {
-      outcome = await loginOf(ctx).completeLogin();
+      outcome = await loginOf(ctx).completeLogin({ signal: ctx.signal });
     } finally {
       clearInterval(ticker);
     }
@@ -114,9 +115,9 @@ export const logout = defineTool({
   },
   // It changes state outside the server (the shared credentials file, the login service's refresh token).
   mutates: true,
-  backends: ["conductor"],
+  needsLogin: true,
   async handler(_args, ctx) {
-    const out = await loginOf(ctx).logout();
+    const out = await loginOf(ctx).logout({ signal: ctx.signal });
     return { revoked: out.revoked, removed: out.removed, message: out.message };
   },
   render: (r) => r.message,

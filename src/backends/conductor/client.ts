@@ -16,7 +16,7 @@ import type {
   Workflow,
   WorkflowBackend,
 } from "../backend.ts";
-import type { AccessGrant, TokenSource } from "./token_port.ts";
+import { type AccessGrant, authorizationHeader, type TokenSource } from "./token_port.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import {
   type DbosMcpError,
@@ -268,7 +268,7 @@ export class ConductorBackend implements WorkflowBackend {
       if (res.status >= 200 && res.status < 300) return res;
       if ((res.status === 401 || res.status === 403) && !refreshed) {
         refreshed = true;
-        const fresh = await this.#opts.tokens.refreshAfterRejection(grant.token, opts);
+        const fresh = await this.#opts.tokens.refreshAfterRejection(grant.token, { ...opts, status: res.status });
         if (fresh) {
           grant = fresh;
           attempt--; // a rejected request did nothing: re-sending it is not a retry
@@ -292,7 +292,7 @@ export class ConductorBackend implements WorkflowBackend {
       method: op.method,
       url,
       headers: {
-        "Authorization": `Bearer ${grant.token}`,
+        ...authorizationHeader(grant),
         "Content-Type": "application/json",
         "Accept": "application/json",
       },
