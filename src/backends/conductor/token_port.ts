@@ -8,8 +8,14 @@ import type { CallOptions } from "../backend.ts";
 
 /** A usable access token and whom it belongs to. */
 export interface AccessGrant {
-  /** Bearer token for DBOS Cloud and Conductor. Never log or return it. */
+  /**
+   * Bearer token for Conductor (a user JWT or a `dbos_` API key), or `""`
+   * when no `Authorization` header is to be sent (self-hosted Conductor
+   * without authentication). Never log or return it.
+   */
   token: string;
+  /** Where the token came from, for advice on a 401 or 403: `login` (default), `token` (DBOS_TOKEN), `none`. */
+  credential?: "login" | "token" | "none";
   /** The organization the user belongs to (the `{org}` of Conductor paths). */
   organization: string;
   /** The user's name, when known. */
