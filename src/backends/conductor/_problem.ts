@@ -64,6 +64,8 @@ export function parseProblem(res: HttpResponse): Problem | undefined {
 }
 
 function oneLine(text: string, max = 200): string {
+  // Control and bidirectional-override characters become spaces: the text is the service's, not ours.
+  // deno-lint-ignore no-control-regex
   const s = text.replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]+/g, " ").replace(/\s+/g, " ").trim();
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
