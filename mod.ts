@@ -75,17 +75,23 @@ export {
 } from "./src/core/tool.ts";
 export type {
   Application,
+  BackendOperation,
   CallOptions,
+  CancelOptions,
   Executor,
   ForkOptions,
-  ListWorkflowsFilter,
+  OperationInfo,
+  ResumeOptions,
   Step,
+  StepPage,
   Workflow,
   WorkflowBackend,
+  WorkflowSearch,
   WorkflowStatus,
 } from "./src/backends/backend.ts";
-export { WORKFLOW_STATUSES } from "./src/backends/backend.ts";
+export { OPERATIONS, WORKFLOW_STATUSES } from "./src/backends/backend.ts";
 export {
+  AccessDeniedError,
   ConfigError,
   DbosMcpError,
   type DbosMcpErrorOptions,

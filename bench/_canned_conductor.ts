@@ -12,6 +12,9 @@
 import { startConductorEmulator } from "../tests/fixtures/conductor_emulator.ts";
 import { join } from "../src/util/path.ts";
 
+/** Epoch milliseconds as the ISO 8601 text v2 answers carry. */
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
 /** The organization, application and token of the canned Conductor. */
 export const CANNED = { org: "bench", app: "bench-app", token: "bench-token-0123456789" } as const;
 
@@ -43,29 +46,29 @@ export function cannedWorkflow(n: number, withPayloads: boolean): Record<string,
   const created = 1_760_000_000_000 + n * 1_000;
   const failed = n % 10 === 3;
   const w: Record<string, unknown> = {
-    WorkflowUUID: `wf-${String(n).padStart(8, "0")}`,
-    Status: failed ? "ERROR" : "SUCCESS",
-    WorkflowName: n % 2 ? "checkout" : "send_receipt",
-    WorkflowClassName: "",
+    workflowId: `wf-${String(n).padStart(8, "0")}`,
+    status: failed ? "ERROR" : "SUCCESS",
+    workflowName: n % 2 ? "checkout" : "send_receipt",
+    workflowClass: "",
     WorkflowConfigName: "",
-    AuthenticatedUser: `user-${n % 50}`,
-    AssumedRole: "",
-    AuthenticatedRoles: "[]",
-    CreatedAt: String(created),
-    UpdatedAt: String(created + 180),
-    QueueName: n % 4 === 0 ? "orders" : null,
-    ApplicationVersion: "3f9c2a1b7d4e",
-    ExecutorID: "executor-7b1f0c2e",
+    user: `user-${n % 50}`,
+    assumedRole: "",
+    roles: "[]",
+    createdAt: isoAt(created),
+    updatedAt: isoAt(created + 180),
+    queueName: n % 4 === 0 ? "orders" : null,
+    appVersion: "3f9c2a1b7d4e",
+    executorId: "executor-7b1f0c2e",
     ApplicationID: "",
     RecoveryAttempts: "1",
   };
   if (withPayloads) {
-    w.Input = `[ { orderId: 'order-${n}', customer: 'cust-${n % 997}', items: [ { sku: 'sku-${
+    w.input = `[ { orderId: 'order-${n}', customer: 'cust-${n % 997}', items: [ { sku: 'sku-${
       n % 131
     }', qty: 2 } ] } ]`;
     if (failed) {
-      w.Error = `PaymentDeclinedError: card declined for order-${n}\n    at charge (/app/src/checkout.ts:88:11)`;
-    } else {w.Output = `{ orderId: 'order-${n}', total: ${n % 1000}, receipt: 'rcpt-${
+      w.error = `PaymentDeclinedError: card declined for order-${n}\n    at charge (/app/src/checkout.ts:88:11)`;
+    } else {w.output = `{ orderId: 'order-${n}', total: ${n % 1000}, receipt: 'rcpt-${
         n.toString(16).padStart(12, "0")
       }' }`;}
   }

@@ -67,11 +67,11 @@ INSERT INTO dbos.workflow_output (workflow_uuid, output, error)
   SELECT id, CASE WHEN NOT ${bad} THEN '{"json":{"ok":true},"__dbos_serializer":"superjson"}' END,
          CASE WHEN ${bad} THEN ${err("i")} END FROM ids;
 UPDATE dbos.operation_outputs o SET error = NULL,
-  output = '{"json":{"ok":true},"__dbos_serializer":"superjson"}', function_name =
-  (ARRAY['reserve','charge','ship'])[o.function_id + 1] FROM ids WHERE o.workflow_uuid = ids.id;
-DELETE FROM dbos.operation_outputs o USING ids WHERE o.workflow_uuid = ids.id AND ${bad} AND o.function_id > 1;
+  output = '{"json":{"ok":true},"__dbos_serializer":"superjson"}', stepName =
+  (ARRAY['reserve','charge','ship'])[o.stepId + 1] FROM ids WHERE o.workflow_uuid = ids.id;
+DELETE FROM dbos.operation_outputs o USING ids WHERE o.workflow_uuid = ids.id AND ${bad} AND o.stepId > 1;
 UPDATE dbos.operation_outputs o SET output = NULL, error = ${err("ids.i")}
-  FROM ids WHERE o.workflow_uuid = ids.id AND ${bad} AND o.function_id = 1;
+  FROM ids WHERE o.workflow_uuid = ids.id AND ${bad} AND o.stepId = 1;
 COMMIT;
 ANALYZE;`,
     db,
@@ -92,10 +92,10 @@ ANALYZE;`,
   const calls = 1;
   const bytes = sizeOf(summary);
   const s = summary.structuredContent as {
-    errors?: { message: string; count: number; step?: { function_name: string } }[];
+    errors?: { message: string; count: number; step?: { stepName: string } }[];
   };
   const found = !summary.isError &&
-    ERRORS.every((e) => s.errors?.some((g) => g.message.includes(e) && g.step?.function_name === "charge")) &&
+    ERRORS.every((e) => s.errors?.some((g) => g.message.includes(e) && g.step?.stepName === "charge")) &&
     (s.errors ?? []).reduce((n, g) => n + g.count, 0) === failed;
 
   const list = await mcp.client.callTool({ name: "list_workflows", arguments: { application_name: "shop" } });

@@ -14,6 +14,9 @@ import { MemoryBackend } from "../tests/fixtures/memory_backend.ts";
 import { DEFAULTS } from "../src/config/mod.ts";
 import { type Figure, ratioOf } from "./_stats.ts";
 
+/** Epoch milliseconds as the ISO 8601 text v2 answers carry. */
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
 /** Options of {@linkcode benchAnswerSize}. */
 export interface AnswerSizeOptions {
   /** Matching workflows for `list_workflows`. */
@@ -37,28 +40,28 @@ export async function benchAnswerSize(opts: AnswerSizeOptions): Promise<Figure[]
   const backend = new MemoryBackend();
   for (let i = 0; i < opts.workflows; i++) {
     backend.add({
-      WorkflowUUID: crypto.randomUUID(),
-      CreatedAt: String(T0 + i * 1_000),
-      UpdatedAt: String(T0 + i * 1_000 + 250),
-      Status: "ERROR",
-      WorkflowName: "process_order",
-      QueueName: "orders",
-      AuthenticatedUser: `user-${i % 50}`,
-      ApplicationVersion: "a1b2c3d4e5f6",
-      ExecutorID: crypto.randomUUID(),
-      Input: `[ { orderId: 'order-${i}', items: [ { sku: 'sku-${i % 131}', qty: 2 } ] } ]`,
-      Error: `PaymentDeclinedError: card ending ${String(i % 10_000).padStart(4, "0")} was declined by the issuer\n` +
+      workflowId: crypto.randomUUID(),
+      createdAt: isoAt(T0 + i * 1_000),
+      updatedAt: isoAt(T0 + i * 1_000 + 250),
+      status: "ERROR",
+      workflowName: "process_order",
+      queueName: "orders",
+      user: `user-${i % 50}`,
+      appVersion: "a1b2c3d4e5f6",
+      executorId: crypto.randomUUID(),
+      input: `[ { orderId: 'order-${i}', items: [ { sku: 'sku-${i % 131}', qty: 2 } ] } ]`,
+      error: `PaymentDeclinedError: card ending ${String(i % 10_000).padStart(4, "0")} was declined by the issuer\n` +
         "    at charge (/app/src/checkout.ts:88:11)\n    at processOrder (/app/src/checkout.ts:41:5)",
     });
   }
   const big = Array.from({ length: Math.ceil(opts.outputBytes / 16) }, (_, i) => `chunk-${String(i).padStart(9, "0")}|`)
     .join("").slice(0, opts.outputBytes);
   backend.add({
-    WorkflowUUID: "big-output",
-    CreatedAt: String(T0 - 1),
-    Status: "SUCCESS",
-    Output: big,
-    Input: "[ 1 ]",
+    workflowId: "big-output",
+    createdAt: isoAt(T0 - 1),
+    status: "SUCCESS",
+    output: big,
+    input: "[ 1 ]",
   });
 
   await using mcp = await connectInProcess({ backend, log: () => {} });
@@ -70,7 +73,7 @@ export async function benchAnswerSize(opts: AnswerSizeOptions): Promise<Figure[]
 
   const list = await call("list_workflows", { status: "ERROR" });
   const listBytes = jsonBytes(list);
-  const matching = await backend.listWorkflows("app", { status: "ERROR", load_input: true, load_output: true });
+  const matching = await backend.listWorkflows("app", { status: ["ERROR"], loadInput: true, loadOutput: true });
   const rawListBytes = jsonBytes(matching);
   const listed = (list.structuredContent as { count: number }).count;
   opts.log(`list_workflows, ${matching.length} matching: ${listBytes} bytes (${listed} listed); raw ${rawListBytes}`);

@@ -33,6 +33,9 @@ import {
   SEEDED_SECRETS,
 } from "../tests/fixtures/sample_secrets.ts";
 
+/** Epoch milliseconds as the ISO 8601 text v2 answers carry. */
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
 const { UPPER, DIGITS, HEX, ALNUM, B64URL, B64 } = ALPHABETS;
 const INSPECT = { depth: null, maxArrayLength: null, maxStringLength: null } as const;
 
@@ -211,12 +214,12 @@ function mixedDocument(): string {
     switch (i % 6) {
       case 0:
         part = JSON.stringify({
-          WorkflowUUID: id,
-          Status: "SUCCESS",
-          WorkflowName: "pipeline",
-          CreatedAt: String(created),
-          Input: inspect([{ orderId: `order-${i}`, amount: i * 3 }], INSPECT),
-          Output: inspect({ orderId: `order-${i}`, token: crypto.randomUUID(), stored: `at ${created}` }, INSPECT),
+          workflowId: id,
+          status: "SUCCESS",
+          workflowName: "pipeline",
+          createdAt: isoAt(created),
+          input: inspect([{ orderId: `order-${i}`, amount: i * 3 }], INSPECT),
+          output: inspect({ orderId: `order-${i}`, token: crypto.randomUUID(), stored: `at ${created}` }, INSPECT),
         });
         break;
       case 1:
@@ -226,7 +229,7 @@ function mixedDocument(): string {
         part = `${new Date(created).toISOString()} INFO request ${pick(HEX, 16)} GET /orders/${i} 200 ${i % 97}ms`;
         break;
       case 3:
-        part = JSON.stringify({ function_id: i, function_name: "store", output: `'stored ${id}'` }, null, 2);
+        part = JSON.stringify({ stepId: i, stepName: "store", output: `'stored ${id}'` }, null, 2);
         break;
       case 4:
         part = `sha256=${pick(HEX, 64)} blob=${pick(B64, 60)} id=${crypto.randomUUID()}`;

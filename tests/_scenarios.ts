@@ -69,54 +69,54 @@ function keysOf(row: Row): string[] {
 /** Every value is text, except the flags that the contract's executors send as booleans. */
 function assertTextValues(row: Row, what: string): void {
   for (const [k, v] of Object.entries(row)) {
-    if (k === "WasForkedFrom") assertEquals(typeof v, "boolean", `${what}.${k}`);
-    else if (k === "function_id") assertEquals(typeof v, "number", `${what}.${k}`);
+    if (k === "wasForkedFrom") assertEquals(typeof v, "boolean", `${what}.${k}`);
+    else if (k === "stepId" || k === "priority" || k === "timeoutMs") assertEquals(typeof v, "number", `${what}.${k}`);
     else assertEquals(typeof v, "string", `${what}.${k} is text`);
   }
 }
 
 // The keys both backends give for the scenario's workflows and steps.
 const WORKFLOW_BASE = [
-  "ApplicationName",
-  "ApplicationVersion",
-  "CreatedAt",
-  "ExecutorID",
-  "Priority",
-  "Status",
-  "UpdatedAt",
-  "WasForkedFrom",
-  "WorkflowName",
-  "WorkflowUUID",
+  "applicationName",
+  "appVersion",
+  "createdAt",
+  "executorId",
+  "priority",
+  "status",
+  "updatedAt",
+  "wasForkedFrom",
+  "workflowName",
+  "workflowId",
 ];
 const sorted = (keys: string[]) => [...keys].sort();
 const EXPECTED_KEYS = {
   /** get_workflow of wf-pipeline-1 (user alice, roles, input and output). */
   pipelineGet: sorted([
     ...WORKFLOW_BASE,
-    "AuthenticatedRoles",
-    "AuthenticatedUser",
-    "CompletedAt",
-    "Input",
-    "Output",
+    "roles",
+    "user",
+    "completedAt",
+    "input",
+    "output",
   ]),
   /** get_workflow of a failing workflow: an error, no output. */
-  failingGet: sorted([...WORKFLOW_BASE, "CompletedAt", "Error", "Input"]),
+  failingGet: sorted([...WORKFLOW_BASE, "completedAt", "error", "input"]),
   /** get_workflow of the child: its parent. */
-  childGet: sorted([...WORKFLOW_BASE, "CompletedAt", "Input", "Output", "ParentWorkflowID"]),
+  childGet: sorted([...WORKFLOW_BASE, "completedAt", "input", "output", "parentWorkflowId"]),
   /** list_workflows row of a queued job, without payloads. */
-  jobRow: sorted([...WORKFLOW_BASE, "CompletedAt", "DequeuedAt", "QueueName"]),
+  jobRow: sorted([...WORKFLOW_BASE, "completedAt", "dequeuedAt", "queueName"]),
   /** list_workflows row of a long-running workflow, without payloads. */
   longRow: sorted(WORKFLOW_BASE),
   /** list_steps of the parent: a child workflow start and its result. */
   parentSteps: [
-    sorted(["child_workflow_id", "completed_at_epoch_ms", "function_id", "function_name", "started_at_epoch_ms"]),
+    sorted(["childWorkflowId", "completedAt", "stepId", "stepName", "startedAt"]),
     sorted([
-      "child_workflow_id",
-      "completed_at_epoch_ms",
-      "function_id",
-      "function_name",
+      "childWorkflowId",
+      "completedAt",
+      "stepId",
+      "stepName",
       "output",
-      "started_at_epoch_ms",
+      "startedAt",
     ]),
   ],
 };
@@ -132,14 +132,14 @@ export async function runWorkflowScenarios(t: Deno.TestContext, ctx: ScenarioCon
   const ids = sample.ids;
   const listIds = async (args: Record<string, unknown>): Promise<string[]> => {
     const out = await ok("list_workflows", { application_name: APP, limit: 500, ...args });
-    return (out.workflows as Row[]).map((w) => String(w.WorkflowUUID));
+    return (out.workflows as Row[]).map((w) => String(w.workflowId));
   };
   const status = async (id: string) =>
-    ((await ok("get_workflow", { application_name: APP, workflow_id: id })).workflow as Row).Status;
+    ((await ok("get_workflow", { application_name: APP, workflow_id: id })).workflow as Row).status;
 
   await t.step("list_applications shows the sample app AVAILABLE", async () => {
     const out = await ok("list_applications");
-    const app = (out.applications as Row[]).find((a) => a.application_name === APP);
+    const app = (out.applications as Row[]).find((a) => a.name === APP);
     assertEquals(app?.status, "AVAILABLE");
     assertEquals(out.count, (out.applications as Row[]).length);
   });
@@ -173,7 +173,7 @@ export async function runWorkflowScenarios(t: Deno.TestContext, ctx: ScenarioCon
     // only, so rows with equal times may come in any order: compare the times, not the ids.
     const page = async (args: Record<string, unknown>) =>
       await ok("list_workflows", { application_name: APP, ...args });
-    const timesOf = (out: Row) => (out.workflows as Row[]).map((w) => Number(w.CreatedAt));
+    const timesOf = (out: Row) => (out.workflows as Row[]).map((w) => Date.parse(String(w.createdAt)));
     const all = await page({ limit: 500 });
     const allTimes = timesOf(all);
     assert(allTimes.length >= 10, `the scenario has many workflows, got ${allTimes.length}`);
@@ -193,7 +193,7 @@ export async function runWorkflowScenarios(t: Deno.TestContext, ctx: ScenarioCon
 
   await t.step("list_workflows filters by a time range", async () => {
     const rows = (await ok("list_workflows", { application_name: APP, limit: 500 })).workflows as Row[];
-    const times = rows.map((w) => Number(w.CreatedAt)).sort((a, b) => a - b);
+    const times = rows.map((w) => Date.parse(String(w.createdAt))).sort((a, b) => a - b);
     const mid = times[Math.floor(times.length / 2)];
     const after = await listIds({ start_time: new Date(mid).toISOString() });
     const before = await listIds({ end_time: new Date(mid - 1).toISOString() });
@@ -207,62 +207,62 @@ export async function runWorkflowScenarios(t: Deno.TestContext, ctx: ScenarioCon
   await t.step("list_workflows includes inputs and outputs only when asked", async () => {
     const plain = (await ok("list_workflows", { application_name: APP, workflow_uuids: [ids.pipeline[1]] }))
       .workflows as Row[];
-    assertEquals(plain[0].Input, undefined);
-    assertEquals(plain[0].Output, undefined);
+    assertEquals(plain[0].input, undefined);
+    assertEquals(plain[0].output, undefined);
     const loaded = (await ok("list_workflows", {
       application_name: APP,
       workflow_uuids: [ids.pipeline[1]],
       load_input: true,
       load_output: true,
     })).workflows as Row[];
-    assert(typeof loaded[0].Input === "string" && loaded[0].Input !== "");
-    assert(typeof loaded[0].Output === "string" && loaded[0].Output !== "");
-    assertStringIncludes(String(loaded[0].Input), "order-2");
+    assert(typeof loaded[0].input === "string" && loaded[0].input !== "");
+    assert(typeof loaded[0].output === "string" && loaded[0].output !== "");
+    assertStringIncludes(String(loaded[0].input), "order-2");
   });
 
-  await t.step("workflows and steps come in the contract's shapes: same keys, numbers as text", async () => {
+  await t.step("workflows and steps come in v2's shapes: same keys, ISO 8601 times, text payloads", async () => {
     const get = async (id: string) =>
       (await ok("get_workflow", { application_name: APP, workflow_id: id })).workflow as Row;
     const pipeline = await get(ids.pipeline[0]);
     assertEquals(keysOf(pipeline), EXPECTED_KEYS.pipelineGet);
-    assertEquals(pipeline.AuthenticatedUser, "alice");
-    assertEquals(JSON.parse(String(pipeline.AuthenticatedRoles)), ["admin", "ops"]);
-    assertEquals(pipeline.ExecutorID, sample.executorId);
-    assertEquals(pipeline.ApplicationVersion, sample.applicationVersion);
-    assertEquals(pipeline.ApplicationName, sample.appName);
-    assertMatch(String(pipeline.CreatedAt), /^\d{13}$/);
-    assertEquals(pipeline.Priority, "0");
-    assertEquals(pipeline.WasForkedFrom, false);
+    assertEquals(pipeline.user, "alice");
+    assertEquals(JSON.parse(String(pipeline.roles)), ["admin", "ops"]);
+    assertEquals(pipeline.executorId, sample.executorId);
+    assertEquals(pipeline.appVersion, sample.applicationVersion);
+    assertEquals(pipeline.applicationName, sample.appName);
+    assertMatch(String(pipeline.createdAt), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+    assertEquals(pipeline.priority, 0);
+    assertEquals(pipeline.wasForkedFrom, false);
     assertTextValues(pipeline, "pipeline");
     const failing = await get(ids.failing[0]);
     assertEquals(keysOf(failing), EXPECTED_KEYS.failingGet);
     assertTextValues(failing, "failing");
     const child = await get(ids.child);
     assertEquals(keysOf(child), EXPECTED_KEYS.childGet);
-    assertEquals(child.ParentWorkflowID, ids.parent);
+    assertEquals(child.parentWorkflowId, ids.parent);
     const rows = (await ok("list_workflows", { application_name: APP, workflow_uuids: [ids.jobs[0], ids.long[1]] }))
       .workflows as Row[];
-    const job = rows.find((r) => r.WorkflowUUID === ids.jobs[0])!;
-    const long = rows.find((r) => r.WorkflowUUID === ids.long[1])!;
+    const job = rows.find((r) => r.workflowId === ids.jobs[0])!;
+    const long = rows.find((r) => r.workflowId === ids.long[1])!;
     assertEquals(keysOf(job), EXPECTED_KEYS.jobRow);
-    assertEquals(job.QueueName, "jobs");
+    assertEquals(job.queueName, "jobs");
     assertEquals(keysOf(long), EXPECTED_KEYS.longRow);
     assertTextValues(job, "job");
     const steps = (await ok("list_steps", { application_name: APP, workflow_id: ids.parent })).steps as Row[];
     assertEquals(steps.map(keysOf), EXPECTED_KEYS.parentSteps);
-    assertEquals(steps.map((s) => s.function_id), [0, 1]);
-    assertEquals(steps[0].child_workflow_id, ids.child);
+    assertEquals(steps.map((s) => s.stepId), [0, 1]);
+    assertEquals(steps[0].childWorkflowId, ids.child);
     for (const s of steps) assertTextValues(s, "step");
   });
 
   await t.step("get_workflow shows a failed workflow's error, list_steps its steps from 0", async () => {
     const wf = (await ok("get_workflow", { application_name: APP, workflow_id: ids.failing[0] })).workflow as Row;
-    assertEquals(wf.Status, "ERROR");
-    assertStringIncludes(String(wf.Error), FAILING_MESSAGE);
+    assertEquals(wf.status, "ERROR");
+    assertStringIncludes(String(wf.error), FAILING_MESSAGE);
     const steps = await ok("list_steps", { application_name: APP, workflow_id: ids.failing[0] });
     const rows = steps.steps as Row[];
-    assertEquals(rows.map((s) => s.function_name), ["validate", "charge"]);
-    assertEquals(rows[0].function_id, 0);
+    assertEquals(rows.map((s) => s.stepName), ["validate", "charge"]);
+    assertEquals(rows[0].stepId, 0);
     assertStringIncludes(String(rows[0].output), "validated order-f1");
     assert(rows.some((s) => String(s.error ?? "").includes(FAILING_MESSAGE)), "the failing step has the error");
     const res = await call("list_steps", { application_name: APP, workflow_id: ids.failing[0] });
@@ -271,8 +271,8 @@ export async function runWorkflowScenarios(t: Deno.TestContext, ctx: ScenarioCon
 
   await t.step("an id with '/', '..', '?', '#' and '%' is read as it is", async () => {
     const wf = (await ok("get_workflow", { application_name: APP, workflow_id: ids.odd })).workflow as Row;
-    assertEquals(wf.WorkflowUUID, ids.odd);
-    assertEquals(wf.Status, "SUCCESS");
+    assertEquals(wf.workflowId, ids.odd);
+    assertEquals(wf.status, "SUCCESS");
   });
 
   await t.step("unknown application and unknown workflow give clear errors", async () => {
@@ -326,11 +326,11 @@ export async function runWorkflowScenarios(t: Deno.TestContext, ctx: ScenarioCon
     const stepsOf = async (id: string) =>
       (await ok("list_steps", { application_name: APP, workflow_id: id })).steps as Row[];
     const [a, b] = [await stepsOf(original), await stepsOf(newId)];
-    assertEquals(b.map((s) => s.function_name), a.map((s) => s.function_name));
+    assertEquals(b.map((s) => s.stepName), a.map((s) => s.stepName));
     assertEquals(b[0].output, a[0].output, "step 0 (a random value) was reused, not re-run");
     assertEquals(b[1].output, a[1].output);
     assertEquals(await listIds({ forked_from: original }), [newId]);
     const fork = (await ok("get_workflow", { application_name: APP, workflow_id: newId })).workflow as Row;
-    assertEquals(fork.ForkedFrom, original);
+    assertEquals(fork.forkedFrom, original);
   });
 }

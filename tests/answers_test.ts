@@ -5,6 +5,9 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_asse
 import { connectInProcess, textOf } from "./_mcp.ts";
 import { MemoryBackend } from "./fixtures/memory_backend.ts";
 
+/** Epoch milliseconds as the ISO 8601 text v2 answers carry. */
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
 const T0 = Date.UTC(2026, 10, 1);
 
 async function withBackend(
@@ -35,7 +38,7 @@ async function withBackend(
 /** 30 workflows in 6 groups of 5 sharing a creation time. */
 function tiedBackend(): MemoryBackend {
   const b = new MemoryBackend();
-  for (let i = 0; i < 30; i++) b.add({ WorkflowUUID: `wf-${i}`, CreatedAt: String(T0 + Math.floor(i / 5) * 1000) });
+  for (let i = 0; i < 30; i++) b.add({ workflowId: `wf-${i}`, createdAt: isoAt(T0 + Math.floor(i / 5) * 1000) });
   return b;
 }
 
@@ -48,7 +51,7 @@ async function walk(
   let cursor: string | undefined;
   for (let pages = 0; pages < 50; pages++) {
     const out = await call("list_workflows", { application_name: "app", ...args, ...(cursor ? { cursor } : {}) });
-    ids.push(...(out.workflows as { WorkflowUUID: string }[]).map((w) => w.WorkflowUUID));
+    ids.push(...(out.workflows as { workflowId: string }[]).map((w) => w.workflowId));
     cursor = out.next_cursor as string | undefined;
     if (!cursor) return ids;
     between?.();
@@ -73,7 +76,7 @@ Deno.test("cursor paging is stable while new workflows arrive (offset paging is 
   await withBackend(backend, async (call) => {
     let n = 0;
     const arrive = () => {
-      for (let i = 0; i < 3; i++) backend.add({ WorkflowUUID: `new-${n++}`, CreatedAt: String(T0 + 3_600_000 + n) });
+      for (let i = 0; i < 3; i++) backend.add({ workflowId: `new-${n++}`, createdAt: isoAt(T0 + 3_600_000 + n) });
     };
     const ids = await walk(call, { limit: 4, sort_desc: true }, arrive);
     const original = ids.filter((id) => id.startsWith("wf-"));
@@ -84,7 +87,7 @@ Deno.test("cursor paging is stable while new workflows arrive (offset paging is 
     const byOffset: string[] = [];
     for (let offset = 0; offset < 30; offset += 4) {
       const out = await call("list_workflows", { application_name: "app", limit: 4, offset, sort_desc: true });
-      byOffset.push(...(out.workflows as { WorkflowUUID: string }[]).map((w) => w.WorkflowUUID));
+      byOffset.push(...(out.workflows as { workflowId: string }[]).map((w) => w.workflowId));
       arrive();
     }
     assert(new Set(byOffset).size < byOffset.length, "offset paging shows duplicates here");
@@ -111,12 +114,12 @@ Deno.test("a cursor from other filters, or with an offset, is refused with a hin
 Deno.test("time filters accept durations ago, ISO 8601 and epoch ms", async () => {
   const b = new MemoryBackend();
   const now = Date.now();
-  b.add({ WorkflowUUID: "old", CreatedAt: String(now - 3 * 86_400_000) });
-  b.add({ WorkflowUUID: "recent", CreatedAt: String(now - 30 * 60_000) });
+  b.add({ workflowId: "old", createdAt: isoAt(now - 3 * 86_400_000) });
+  b.add({ workflowId: "recent", createdAt: isoAt(now - 30 * 60_000) });
   await withBackend(b, async (call, raw) => {
     const ids = async (args: Record<string, unknown>) =>
-      ((await call("list_workflows", { application_name: "app", ...args })).workflows as { WorkflowUUID: string }[])
-        .map((w) => w.WorkflowUUID);
+      ((await call("list_workflows", { application_name: "app", ...args })).workflows as { workflowId: string }[])
+        .map((w) => w.workflowId);
     assertEquals(await ids({ start_time: "1h" }), ["recent"]);
     assertEquals(await ids({ start_time: "7d", end_time: "2d" }), ["old"]);
     assertEquals(await ids({ start_time: now - 3_600_000 }), ["recent"]);
@@ -130,15 +133,15 @@ Deno.test("the default list of 10,000 matching workflows stays under 16 KB", asy
   const b = new MemoryBackend();
   for (let i = 0; i < 10_000; i++) {
     b.add({
-      WorkflowUUID: crypto.randomUUID(),
-      CreatedAt: String(T0 + i),
-      UpdatedAt: String(T0 + i + 5),
-      Status: "ERROR",
-      WorkflowName: "process_order",
-      QueueName: "orders",
-      ApplicationVersion: "a1b2c3d4e5f6",
-      ExecutorID: crypto.randomUUID(),
-      Error: `PaymentDeclined: card ${i} expired`.repeat(5),
+      workflowId: crypto.randomUUID(),
+      createdAt: isoAt(T0 + i),
+      updatedAt: isoAt(T0 + i + 5),
+      status: "ERROR",
+      workflowName: "process_order",
+      queueName: "orders",
+      appVersion: "a1b2c3d4e5f6",
+      executorId: crypto.randomUUID(),
+      error: `PaymentDeclined: card ${i} expired`.repeat(5),
     });
   }
   await withBackend(b, async (_call, raw) => {
@@ -152,7 +155,7 @@ Deno.test("the default list of 10,000 matching workflows stays under 16 KB", asy
 Deno.test("list_workflows drops trailing workflows to fit the budget, with a cursor to the rest", async () => {
   const b = new MemoryBackend();
   for (let i = 0; i < 200; i++) {
-    b.add({ WorkflowUUID: `wf-${i}`, CreatedAt: String(T0 + i), Input: "x".repeat(900 + i), Output: "y".repeat(900) });
+    b.add({ workflowId: `wf-${i}`, createdAt: isoAt(T0 + i), input: "x".repeat(900 + i), output: "y".repeat(900) });
   }
   await withBackend(b, async (call, raw) => {
     const res = await raw("list_workflows", {
@@ -175,14 +178,14 @@ Deno.test("list_workflows drops trailing workflows to fit the budget, with a cur
 Deno.test("get_workflow clips a 1 MB output with a marker and can read it all in parts", async () => {
   const b = new MemoryBackend();
   const big = Array.from({ length: 1_048_576 / 16 }, (_, i) => `chunk-${String(i).padStart(9, "0")}|`).join("");
-  b.add({ WorkflowUUID: "big", CreatedAt: String(T0), Output: big, Input: "[ 1 ]" });
+  b.add({ workflowId: "big", createdAt: isoAt(T0), output: big, input: "[ 1 ]" });
   await withBackend(b, async (call, raw) => {
     const res = await raw("get_workflow", { application_name: "app", workflow_id: "big" });
     const bytes = new TextEncoder().encode(JSON.stringify(res)).length;
     assert(bytes < 8_192, `default get_workflow is ${bytes} bytes`);
     const wf = (res.structuredContent as { workflow: Record<string, string> }).workflow;
-    assertMatch(wf.Output, /…\[truncated \d+ of 1048576 bytes; get_workflow with full: true shows all of it\]$/);
-    assertEquals(wf.Input, "[ 1 ]");
+    assertMatch(wf.output, /…\[truncated \d+ of 1048576 bytes; get_workflow with full: true shows all of it\]$/);
+    assertEquals(wf.input, "[ 1 ]");
 
     const full = await raw("get_workflow", { application_name: "app", workflow_id: "big", full: true });
     assert(new TextEncoder().encode(JSON.stringify(full)).length <= 24_576 + 200, "full is still bounded");
@@ -192,11 +195,11 @@ Deno.test("get_workflow clips a 1 MB output with a marker and can read it all in
       const part = await call("get_workflow", {
         application_name: "app",
         workflow_id: "big",
-        fields: ["Output"],
+        fields: ["output"],
         full: true,
         byte_offset: got.length,
       });
-      const text = (part.workflow as Record<string, string>).Output;
+      const text = (part.workflow as Record<string, string>).output;
       got += text.replace(/…\[truncated \d+ of \d+ bytes; [^\]]*\]$/, "");
     }
     assertEquals(got, big, "the parts add up to the whole output");
@@ -205,10 +208,10 @@ Deno.test("get_workflow clips a 1 MB output with a marker and can read it all in
 
 Deno.test("get_workflow with include_steps marks the failing step and links children", async () => {
   const b = new MemoryBackend();
-  b.add({ WorkflowUUID: "p", CreatedAt: String(T0), Status: "ERROR", Error: "boom", ParentWorkflowID: "gp" });
+  b.add({ workflowId: "p", createdAt: isoAt(T0), status: "ERROR", error: "boom", parentWorkflowId: "gp" });
   b.steps.set("p", [
-    { function_id: 0, function_name: "start_child", child_workflow_id: "c1", output: "'ok'" },
-    { function_id: 1, function_name: "charge", error: "card declined" },
+    { stepId: 0, stepName: "start_child", childWorkflowId: "c1", output: "'ok'" },
+    { stepId: 1, stepName: "charge", error: "card declined" },
   ]);
   await withBackend(b, async (call, raw) => {
     const out = await call("get_workflow", { application_name: "app", workflow_id: "p", include_steps: true });

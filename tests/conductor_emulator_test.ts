@@ -53,7 +53,7 @@ Deno.test("conductor emulator relays REST calls to a real DBOS executor", async 
     appName: APP,
   });
   try {
-    const call = client(world.conductor.baseUrl);
+    const call = client(world.conductor.v1BaseUrl);
     const ids = world.app.ids;
     const api = `/api/${ORG}/applications`;
     const wfPath = (id: string, suffix = "") => `${api}/${APP}/workflows/${enc(id)}${suffix}`;
@@ -434,7 +434,7 @@ Deno.test("conductor emulator: executor key, reply timeout and relay shapes", as
     return { ws, closed };
   };
   try {
-    const call = client(conductor.baseUrl);
+    const call = client(conductor.v1BaseUrl);
     const api = `/api/${ORG}/applications`;
     const apps = await call("GET", api);
     assertEquals(apps.json.map((a: { status: string }) => a.status), [

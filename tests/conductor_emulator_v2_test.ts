@@ -606,7 +606,7 @@ Deno.test("conductor emulator v2: 503 without an executor, 502 for a malformed o
     assertStringIncludes(silent.detail, "did not answer");
 
     // The v1alpha1 route turns a malformed list into a 502 as well.
-    const v1 = await fetch(`${conductor.baseUrl}/api/${ORG}/applications/quiet-app/workflows/`, {
+    const v1 = await fetch(`${conductor.v1BaseUrl}/api/${ORG}/applications/quiet-app/workflows/`, {
       method: "POST",
       headers: { authorization: `Bearer ${USER_TOKEN}` },
       body: "{}",

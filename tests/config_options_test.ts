@@ -57,7 +57,7 @@ Deno.test("the option table's type check accepts well-formed entries", () => {
 
 Deno.test("DEFAULTS keep the documented defaults of every option", () => {
   assertEquals(DEFAULTS, {
-    conductorUrl: "https://cloud.dbos.dev/conductor/v1alpha1",
+    conductorUrl: "https://cloud.dbos.dev/conductor",
     loginUrl: "https://login.dbos.dev",
     timeoutMs: 30_000,
     loginWaitMs: 20_000,

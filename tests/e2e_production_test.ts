@@ -87,10 +87,10 @@ Deno.test("production mode: read-only at every layer, no secret in any answer or
         const part = await call("get_workflow", {
           application_name: APP,
           workflow_id: id,
-          fields: ["Input"],
+          fields: ["input"],
           byte_offset: offset,
         });
-        if (!String((part.structuredContent?.workflow as Record<string, unknown>)?.Input ?? "")) break;
+        if (!String((part.structuredContent?.workflow as Record<string, unknown>)?.input ?? "")) break;
       }
       const resource = await server.client.readResource({
         uri: `dbos://applications/${APP}/workflows/${encodeURIComponent(id)}`,

@@ -53,7 +53,7 @@ Deno.test("system-database failures are clear errors, the server keeps serving a
     return text;
   };
   const statusOf = async (): Promise<Record<string, Row>> =>
-    Object.fromEntries(((await ok("list_applications")).applications as Row[]).map((a) => [a.application_name, a]));
+    Object.fromEntries(((await ok("list_applications")).applications as Row[]).map((a) => [a.name, a]));
 
   try {
     await t.step("the server starts and lists its tools while a database is down", async () => {
@@ -64,12 +64,12 @@ Deno.test("system-database failures are clear errors, the server keeps serving a
     await t.step("list_applications shows each broken database UNAVAILABLE with its reason", async () => {
       const apps = await statusOf();
       assertEquals(Object.keys(apps), ["flaky", "badpw", "empty", "old", "nodb", "nopw"]);
-      for (const a of Object.values(apps)) assertEquals(a.status, "UNAVAILABLE", String(a.application_name));
+      for (const a of Object.values(apps)) assertEquals(a.status, "UNAVAILABLE", String(a.name));
       assertEquals(apps.flaky.reason, "unreachable: connection refused");
       assertEquals(apps.badpw.reason, "authentication failed for user 'postgres'");
       assertEquals(apps.empty.reason, "no DBOS schema 'dbos' in database 'empty_db'");
       assertStringIncludes(String(apps.old.reason), "schema version 50, this client needs");
-      assertEquals(apps.old.schema_version, "50");
+      assertEquals(apps.old.schemaVersion, "50");
       assertEquals(apps.nodb.reason, "database 'no_such_db' does not exist");
       assertStringIncludes(String(apps.nopw.reason), "PostgreSQL asks for a password");
     });
@@ -109,7 +109,7 @@ Deno.test("system-database failures are clear errors, the server keeps serving a
       assertStringIncludes(text, "is unreachable");
       await proxy.up();
       const wf = (await ok("get_workflow", { application_name: "flaky", workflow_id: "wf-00000002" })).workflow as Row;
-      assertEquals(wf.Status, "SUCCESS");
+      assertEquals(wf.status, "SUCCESS");
     });
 
     await t.step("a URL without a password takes it from PGPASSFILE once the server may read that file", async () => {

@@ -43,7 +43,7 @@ Deno.test("production in system-database mode: nothing mutates, nothing leaks, e
         assertStringIncludes(textOf(res), "disabled in read-only mode");
       }
       const wf = await call("get_workflow", { application_name: APP, workflow_id: long });
-      assertEquals((wf.structuredContent?.workflow as Record<string, unknown>).Status, "PENDING");
+      assertEquals((wf.structuredContent?.workflow as Record<string, unknown>).status, "PENDING");
       const forks = await call("list_workflows", { application_name: APP, forked_from: sample.ids.pipeline[0] });
       assertEquals(forks.structuredContent?.count, 0);
     });

@@ -44,22 +44,22 @@ Deno.test("end to end over stdio in system-database mode: the shared scenarios, 
     await t.step("list_applications names the app from its database and says where it lives", async () => {
       const out = await ok("list_applications");
       const apps = out.applications as Row[];
-      assertEquals(apps.map((a) => a.application_name), [APP]);
+      assertEquals(apps.map((a) => a.name), [APP]);
       assertEquals(apps[0].status, "AVAILABLE");
       assertEquals(apps[0].database, `127.0.0.1:${pg.port}/sample_app_dbos_sys`);
       assertEquals(apps[0].schema, "dbos");
-      assertMatch(String(apps[0].schema_version), /^\d+$/);
+      assertMatch(String(apps[0].schemaVersion), /^\d+$/);
     });
 
     await t.step("list_executors is derived from the workflows and says so", async () => {
       const res = await call("list_executors", { application_name: APP });
       const out = res.structuredContent!;
       const executors = out.executors as Row[];
-      assertEquals(executors.map((e) => e.executor_id), [sample.executorId]);
-      assertEquals(executors[0].application_version, sample.applicationVersion);
+      assertEquals(executors.map((e) => e.executorId), [sample.executorId]);
+      assertEquals(executors[0].appVersion, sample.applicationVersion);
       // wf-long-1, wf-long-2 and wf-serial-blocker are running.
-      assertEquals(executors[0].pending_workflows, 3);
-      assertMatch(String(executors[0].updated_at), /^\d{13}$/);
+      assertEquals(executors[0].pendingWorkflows, 3);
+      assertMatch(String(executors[0].updatedAt), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       assertEquals(executors[0].status, undefined, "no health: only Conductor sees live connections");
       assertStringIncludes(String(out.note), "Derived from the system database");
       assertStringIncludes(textOf(res), "Derived from the system database");
@@ -74,8 +74,8 @@ Deno.test("end to end over stdio in system-database mode: the shared scenarios, 
       const get = async (id: string) =>
         (await ok("get_workflow", { application_name: APP, workflow_id: id })).workflow as Row;
       const p2 = await get(sample.ids.pipeline[1]);
-      assertEquals(JSON.parse(String(p2.Input)), [{ orderId: "order-2", amount: 20 }]);
-      const output = JSON.parse(String(p2.Output));
+      assertEquals(JSON.parse(String(p2.input)), [{ orderId: "order-2", amount: 20 }]);
+      const output = JSON.parse(String(p2.output));
       assertEquals(output.orderId, "order-2");
       assertMatch(output.stored, /^stored order-2:40 at \d+$/);
       const raw = await pg.query(
@@ -84,20 +84,28 @@ Deno.test("end to end over stdio in system-database mode: the shared scenarios, 
         "sample_app_dbos_sys",
       );
       assertEquals(
-        [p2.CreatedAt, p2.UpdatedAt, p2.Status, p2.WorkflowName, p2.ExecutorID, p2.ApplicationVersion].join("|"),
+        [
+          Date.parse(String(p2.createdAt)),
+          Date.parse(String(p2.updatedAt)),
+          p2.status,
+          p2.workflowName,
+          p2.executorId,
+          p2.appVersion,
+        ]
+          .join("|"),
         raw,
       );
       const steps = (await ok("list_steps", { application_name: APP, workflow_id: sample.ids.pipeline[1] }))
         .steps as Row[];
-      assertEquals(steps.map((s) => s.function_name), ["fetch_data", "transform", "store"]);
+      assertEquals(steps.map((s) => s.stepName), ["fetch_data", "transform", "store"]);
       const fetched = JSON.parse(String(steps[0].output));
       assertEquals(JSON.parse(String(steps[1].output)).token, fetched.token);
       assertEquals(output.token, fetched.token);
       const failed = await get(sample.ids.failing[1]);
-      assertEquals(failed.Error, FAILING_MESSAGE, "the error is its message text");
+      assertEquals(failed.error, FAILING_MESSAGE, "the error is its message text");
       const secrets = await get(sample.ids.secrets);
       // (a large input is clipped by the tools, so look at its start only)
-      assertStringIncludes(String(secrets.Input), '[{"customer":"cust-42"');
+      assertStringIncludes(String(secrets.input), '[{"customer":"cust-42"');
     });
 
     await runWorkflowScenarios(t, { call, app: APP, sample });
@@ -136,7 +144,7 @@ Deno.test("two applications in two databases are served at once, each with its o
   try {
     await t.step("list_applications shows both, each AVAILABLE on its own database", async () => {
       const apps = (await ok("list_applications")).applications as Row[];
-      assertEquals(apps.map((a) => [a.application_name, a.status, a.database]), [
+      assertEquals(apps.map((a) => [a.name, a.status, a.database]), [
         ["store", "AVAILABLE", `127.0.0.1:${pg.port}/shop_dbos_sys`],
         ["billing", "AVAILABLE", `127.0.0.1:${pg.port}/billing_dbos_sys`],
       ]);
@@ -144,19 +152,19 @@ Deno.test("two applications in two databases are served at once, each with its o
 
     await t.step("the same workflow id reads from each application's own database", async () => {
       const [a, b] = [await get("store", "wf-pipeline-1"), await get("billing", "wf-pipeline-1")];
-      assertEquals([a.ApplicationName, b.ApplicationName], ["shop", "billing"]);
-      assertEquals(b.ApplicationVersion, "billing-v2");
-      assertNotEquals(a.Output, b.Output, "each ran on its own (random tokens differ)");
+      assertEquals([a.applicationName, b.applicationName], ["shop", "billing"]);
+      assertEquals(b.appVersion, "billing-v2");
+      assertNotEquals(a.output, b.output, "each ran on its own (random tokens differ)");
       const versions = async (app: string) =>
-        ((await ok("list_executors", { application_name: app })).executors as Row[]).map((e) => e.application_version);
+        ((await ok("list_executors", { application_name: app })).executors as Row[]).map((e) => e.appVersion);
       assertEquals(await versions("billing"), ["billing-v2"]);
       assertEquals(await versions("store"), [shop.applicationVersion]);
     });
 
     await t.step("a cancel and a fork in one application leave the other untouched", async () => {
       await ok("cancel_workflow", { application_name: "billing", workflow_id: "wf-long-2" });
-      assertEquals((await get("billing", "wf-long-2")).Status, "CANCELLED");
-      assertEquals((await get("store", "wf-long-2")).Status, "PENDING");
+      assertEquals((await get("billing", "wf-long-2")).status, "CANCELLED");
+      assertEquals((await get("store", "wf-long-2")).status, "PENDING");
       const fork = await ok("fork_workflow", {
         application_name: "store",
         workflow_id: "wf-job-2",

@@ -12,6 +12,9 @@ import { createServer } from "../src/server.ts";
 import type { Config } from "../src/config/mod.ts";
 import type { WorkflowBackend } from "../src/backends/backend.ts";
 
+/** Epoch milliseconds as the ISO 8601 text v2 answers carry. */
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
 async function connect(
   backend: WorkflowBackend,
   answer:
@@ -108,7 +111,7 @@ Deno.test("clients without elicitation, and --no-confirm, proceed without asking
 Deno.test("summarize_workflows reports progress to a client that asks for it", async () => {
   const b = new MemoryBackend();
   const now = Date.now();
-  for (let i = 0; i < 1_200; i++) b.add({ WorkflowUUID: `wf-${i}`, CreatedAt: String(now - 60_000 + i) });
+  for (let i = 0; i < 1_200; i++) b.add({ workflowId: `wf-${i}`, createdAt: isoAt(now - 60_000 + i) });
   const t = await connect(b, undefined);
   try {
     const seen: number[] = [];

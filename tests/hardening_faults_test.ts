@@ -81,7 +81,7 @@ Deno.test("upstream faults: clear errors, bounded retries, mutations sent once, 
   const readWorks = async () => {
     const res = await call("list_workflows", { application_name: APP, limit: 50 });
     assert(!res.isError, `the read succeeds once the fault is cleared: ${textOf(res)}`);
-    const ids = (res.structuredContent?.workflows as Row[]).map((w) => w.WorkflowUUID);
+    const ids = (res.structuredContent?.workflows as Row[]).map((w) => w.workflowId);
     assert(ids.includes(world.app.ids.pipeline[0]), "with the real application's workflows");
   };
   const expired = () => login.expireAccessTokensNow();

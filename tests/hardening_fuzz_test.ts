@@ -22,6 +22,9 @@ import { createDbosSchema, seedWorkflowsSql } from "./fixtures/dbos_schema.ts";
 import { verifyAuditLog } from "../plugins/audit.ts";
 import { join } from "../src/util/path.ts";
 
+/** Epoch milliseconds as the ISO 8601 text v2 answers carry. */
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
 const ORG = "acme";
 /** The application the synthetic executor answers for. */
 const APP = "sample-app";
@@ -192,7 +195,7 @@ function callArbitrary(apps: { live: string; idle?: string }): fc.Arbitrary<Para
         ...ref,
         include_steps: fc.boolean(),
         full: fc.boolean(),
-        fields: fc.subarray(["Input", "Output", "Error"]),
+        fields: fc.subarray(["input", "output", "error"]),
         byte_offset: fc.integer({ min: -1, max: 100 }),
       }, optRef),
     ),
@@ -343,16 +346,16 @@ function json(value: unknown, status = 200): Response {
 function syntheticWorkflow(id: string, name: string, i: number): Record<string, unknown> {
   const t = Date.UTC(2026, 0, 1) + i * 1000;
   return {
-    WorkflowUUID: id,
-    Status: i % 2 ? "ERROR" : "SUCCESS",
-    WorkflowName: name,
-    Error: i % 2 ? `payment declined: card expired ✗ (${name.slice(0, 50)})` : null,
-    Input: `[ ${JSON.stringify(name.slice(0, 200))} ]`,
-    Output: null,
-    CreatedAt: String(t),
-    UpdatedAt: String(t + 500),
-    QueueName: i === 3 ? "jobs" : null,
-    ApplicationVersion: "v1",
+    workflowId: id,
+    status: i % 2 ? "ERROR" : "SUCCESS",
+    workflowName: name,
+    error: i % 2 ? `payment declined: card expired ✗ (${name.slice(0, 50)})` : null,
+    input: `[ ${JSON.stringify(name.slice(0, 200))} ]`,
+    output: null,
+    createdAt: isoAt(t),
+    updatedAt: isoAt(t + 500),
+    queueName: i === 3 ? "jobs" : null,
+    appVersion: "v1",
   };
 }
 
@@ -375,9 +378,9 @@ function syntheticAnswer(rec: RecordedRequest): Response | undefined {
       return json(syntheticWorkflow(id, "checkout", id === "wf-child-1" ? 2 : 1));
     case "list_steps":
       return json([
-        { function_id: 0, function_name: "reserve", output: '"ok"' },
-        { function_id: 1, function_name: "spawn", child_workflow_id: id === "wf-child-1" ? null : "wf-child-1" },
-        { function_id: 2, function_name: "charge", error: "card declined 💳" },
+        { stepId: 0, stepName: "reserve", output: '"ok"' },
+        { stepId: 1, stepName: "spawn", childWorkflowId: id === "wf-child-1" ? null : "wf-child-1" },
+        { stepId: 2, stepName: "charge", error: "card declined 💳" },
       ]);
     case "cancel":
     case "resume":

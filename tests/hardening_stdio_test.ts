@@ -48,11 +48,11 @@ function echo(rec: RecordedRequest): Response | undefined {
   switch (rec.operation) {
     case "get_workflow":
       return json({
-        WorkflowUUID: rec.segments[5],
-        Status: "SUCCESS",
-        WorkflowName: "checkout",
-        CreatedAt: "1767225600000",
-        Output: JSON.stringify({ id: rec.segments[5], pad: "x".repeat(300) }),
+        workflowId: rec.segments[5],
+        status: "SUCCESS",
+        workflowName: "checkout",
+        createdAt: "2026-01-01T00:00:00.000Z",
+        output: JSON.stringify({ id: rec.segments[5], pad: "x".repeat(300) }),
       });
     case "cancel":
       return new Response(null, { status: 200 });
@@ -174,7 +174,7 @@ Deno.test("stdio: garbage, 200 calls in flight, closing stdin and SIGTERM, with 
             assertEquals(res.id, `r${round}-${i}`);
             const out = resultOf(res);
             assert(!out.isError, JSON.stringify(res).slice(0, 300));
-            assertEquals((out.structuredContent?.workflow as Record<string, unknown>).WorkflowUUID, ids[i]);
+            assertEquals((out.structuredContent?.workflow as Record<string, unknown>).workflowId, ids[i]);
           }
           return waited;
         };

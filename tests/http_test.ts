@@ -19,7 +19,7 @@ import { MOD_PATH } from "./_server_process.ts";
 
 function backend(): MemoryBackend {
   const b = new MemoryBackend();
-  b.add({ WorkflowUUID: "wf-1", CreatedAt: "1767225600000", Status: "ERROR", Error: "boom" });
+  b.add({ workflowId: "wf-1", createdAt: "2026-01-01T00:00:00.000Z", status: "ERROR", error: "boom" });
   return b;
 }
 
@@ -137,7 +137,7 @@ Deno.test("over HTTP, tools/list and calls answer exactly as over stdio", async 
     const b = await connect();
     assertEquals(await a.listTools(), expected);
     const wf = await b.callTool({ name: "get_workflow", arguments: { application_name: "app", workflow_id: "wf-1" } });
-    assertEquals((wf.structuredContent as { workflow: { Error: string } }).workflow.Error, "boom");
+    assertEquals((wf.structuredContent as { workflow: { error: string } }).workflow.error, "boom");
     const bad = await a.callTool({ name: "get_workflow", arguments: { application_name: "app" } });
     assertEquals(bad.isError, true);
     assertStringIncludes(textOf(bad), "workflow_id");

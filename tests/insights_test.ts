@@ -5,6 +5,9 @@ import { connectInProcess, textOf } from "./_mcp.ts";
 import { MemoryBackend } from "./fixtures/memory_backend.ts";
 import { normalizeError } from "../src/tools/insights.ts";
 
+/** Epoch milliseconds as the ISO 8601 text v2 answers carry. */
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
 Deno.test("normalizeError() groups messages that differ only in ids, numbers and quoted values", () => {
   assertEquals(
     normalizeError("order 1234 for 'alice' failed (id 3f2b1c4d-1111-2222-3333-444455556666)"),
@@ -21,19 +24,19 @@ function scenario(): MemoryBackend {
     const failed = i % 270 === 5 && i < 37 * 270;
     const kind = Math.floor(i / 270) % 2 === 0 ? `card ${1000 + i} declined` : `gateway timeout after ${i} ms`;
     b.add({
-      WorkflowUUID: `wf-${i}`,
-      CreatedAt: String(now - 3_000_000 + i * 100),
-      UpdatedAt: String(now - 3_000_000 + i * 100 + (i === 4242 ? 90_000 : 50 + (i % 7))),
-      Status: failed ? "ERROR" : "SUCCESS",
-      WorkflowName: failed || i % 3 ? "checkout" : "refund",
+      workflowId: `wf-${i}`,
+      createdAt: isoAt(now - 3_000_000 + i * 100),
+      updatedAt: isoAt(now - 3_000_000 + i * 100 + (i === 4242 ? 90_000 : 50 + (i % 7))),
+      status: failed ? "ERROR" : "SUCCESS",
+      workflowName: failed || i % 3 ? "checkout" : "refund",
       ...(failed
-        ? { Error: JSON.stringify({ name: "PaymentError", message: kind, stack: "at charge (/app/x.ts:1)" }) }
+        ? { error: JSON.stringify({ name: "PaymentError", message: kind, stack: "at charge (/app/x.ts:1)" }) }
         : {}),
     });
     if (failed) {
       b.steps.set(`wf-${i}`, [
-        { function_id: 0, function_name: "reserve", output: "'ok'" },
-        { function_id: 1, function_name: "charge", error: kind },
+        { stepId: 0, stepName: "reserve", output: "'ok'" },
+        { stepId: 1, stepName: "charge", error: kind },
       ]);
     }
   }
@@ -49,11 +52,11 @@ Deno.test("summarize_workflows finds what failed and why, and where, in one call
   const out = res.structuredContent as Record<string, unknown>;
   assertEquals(out.scanned, 10_000);
   assertEquals((out.by_status as Record<string, number>).ERROR, 37);
-  const errors = out.errors as { message: string; count: number; step?: { function_name: string } }[];
+  const errors = out.errors as { message: string; count: number; step?: { stepName: string } }[];
   assertEquals(errors.length, 2);
   assertEquals(errors.reduce((n, e) => n + e.count, 0), 37);
   assert(errors.some((e) => e.message.includes("declined")) && errors.some((e) => e.message.includes("timeout")));
-  for (const e of errors) assertEquals(e.step?.function_name, "charge");
+  for (const e of errors) assertEquals(e.step?.stepName, "charge");
   assertEquals((out.slowest as { workflow_id: string }[])[0].workflow_id, "wf-4242");
   assertStringIncludes(textOf(res), "at step #1 charge");
 });
@@ -73,11 +76,11 @@ Deno.test("summarize_workflows says when it stopped at max_workflows", async () 
 Deno.test("list_queues counts enqueued and pending work per queue, with the oldest waiting", async () => {
   const b = new MemoryBackend();
   const now = Date.now();
-  b.add({ WorkflowUUID: "a", CreatedAt: String(now - 60_000), Status: "ENQUEUED", QueueName: "emails" });
-  b.add({ WorkflowUUID: "b", CreatedAt: String(now - 10_000), Status: "ENQUEUED", QueueName: "emails" });
-  b.add({ WorkflowUUID: "c", CreatedAt: String(now - 5_000), Status: "PENDING", QueueName: "emails" });
-  b.add({ WorkflowUUID: "d", CreatedAt: String(now - 5_000), Status: "PENDING", QueueName: "reports" });
-  b.add({ WorkflowUUID: "e", CreatedAt: String(now - 5_000), Status: "PENDING" });
+  b.add({ workflowId: "a", createdAt: isoAt(now - 60_000), status: "ENQUEUED", queueName: "emails" });
+  b.add({ workflowId: "b", createdAt: isoAt(now - 10_000), status: "ENQUEUED", queueName: "emails" });
+  b.add({ workflowId: "c", createdAt: isoAt(now - 5_000), status: "PENDING", queueName: "emails" });
+  b.add({ workflowId: "d", createdAt: isoAt(now - 5_000), status: "PENDING", queueName: "reports" });
+  b.add({ workflowId: "e", createdAt: isoAt(now - 5_000), status: "PENDING" });
   await using mcp = await connectInProcess({ backend: b, log: () => {} });
   const res = await mcp.client.callTool({ name: "list_queues", arguments: { application_name: "app" } });
   const queues = (res.structuredContent as { queues: Record<string, unknown>[] }).queues;
@@ -90,15 +93,15 @@ Deno.test("list_queues counts enqueued and pending work per queue, with the olde
 
 Deno.test("workflow_tree follows children through steps to a bounded depth", async () => {
   const b = new MemoryBackend();
-  b.add({ WorkflowUUID: "root", CreatedAt: "1", ParentWorkflowID: "grandparent" });
-  b.add({ WorkflowUUID: "c1", CreatedAt: "2" });
-  b.add({ WorkflowUUID: "c2", CreatedAt: "3", Status: "ERROR", Error: "child broke" });
-  b.add({ WorkflowUUID: "gc", CreatedAt: "4" });
+  b.add({ workflowId: "root", createdAt: "1970-01-01T00:00:00.001Z", parentWorkflowId: "grandparent" });
+  b.add({ workflowId: "c1", createdAt: "1970-01-01T00:00:00.002Z" });
+  b.add({ workflowId: "c2", createdAt: "1970-01-01T00:00:00.003Z", status: "ERROR", error: "child broke" });
+  b.add({ workflowId: "gc", createdAt: "1970-01-01T00:00:00.004Z" });
   b.steps.set("root", [
-    { function_id: 0, function_name: "start", child_workflow_id: "c1" },
-    { function_id: 1, function_name: "start", child_workflow_id: "c2" },
+    { stepId: 0, stepName: "start", childWorkflowId: "c1" },
+    { stepId: 1, stepName: "start", childWorkflowId: "c2" },
   ]);
-  b.steps.set("c1", [{ function_id: 0, function_name: "start", child_workflow_id: "gc" }]);
+  b.steps.set("c1", [{ stepId: 0, stepName: "start", childWorkflowId: "gc" }]);
   await using mcp = await connectInProcess({ backend: b, log: () => {} });
   const tree = async (
     depth: number,

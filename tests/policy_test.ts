@@ -2,7 +2,7 @@
 // read-only wall.
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { decide, globMatch } from "../src/core/policy.ts";
-import { ReadOnlyBackend, ReadOnlyError } from "../src/backends/read_only.ts";
+import { readOnlyBackend, ReadOnlyError } from "../src/backends/read_only.ts";
 import type { WorkflowBackend } from "../src/backends/backend.ts";
 import { BUILTIN_TOOLS } from "../src/tools/mod.ts";
 
@@ -45,7 +45,7 @@ Deno.test("decide() applies --exclude-tools over --tools, and read-only over bot
   assert(!unknown.allowed && unknown.code === "UNKNOWN_TOOL");
 });
 
-Deno.test("ReadOnlyBackend passes reads through and refuses mutations without calling the backend", async () => {
+Deno.test("readOnlyBackend() passes reads through and refuses mutations without calling the backend", async () => {
   const calls: string[] = [];
   const record = (name: string, value: unknown = []) => () => {
     calls.push(name);
@@ -56,14 +56,14 @@ Deno.test("ReadOnlyBackend passes reads through and refuses mutations without ca
     listApplications: record("listApplications"),
     listExecutors: record("listExecutors"),
     listWorkflows: record("listWorkflows"),
-    getWorkflow: record("getWorkflow", { WorkflowUUID: "w", Status: "SUCCESS", WorkflowName: "n" }),
+    getWorkflow: record("getWorkflow", { workflowId: "w", status: "SUCCESS", workflowName: "n" }),
     listSteps: record("listSteps"),
     cancelWorkflow: record("cancelWorkflow", undefined),
     resumeWorkflow: record("resumeWorkflow", undefined),
     forkWorkflow: record("forkWorkflow", "new"),
     close: record("close", undefined),
   } as unknown as WorkflowBackend;
-  const ro = new ReadOnlyBackend(inner);
+  const ro = readOnlyBackend(inner);
   await ro.listApplications();
   await ro.listWorkflows("a", {});
   await ro.getWorkflow("a", "w");
@@ -71,6 +71,6 @@ Deno.test("ReadOnlyBackend passes reads through and refuses mutations without ca
   await ro.listExecutors("a");
   await assertRejects(() => ro.cancelWorkflow("a", "w"), ReadOnlyError, "read-only mode");
   await assertRejects(() => ro.resumeWorkflow("a", "w"), ReadOnlyError);
-  await assertRejects(() => ro.forkWorkflow("a", "w", { start_step: 1 }), ReadOnlyError);
+  await assertRejects(() => ro.forkWorkflow("a", "w", { startStep: 1 }), ReadOnlyError);
   assertEquals(calls, ["listApplications", "listWorkflows", "getWorkflow", "listSteps", "listExecutors"]);
 });

@@ -273,16 +273,16 @@ Deno.test("redact() redacts JSON inside strings inside JSON and writes each leve
   const inner = JSON.stringify({ password: f.pw, region: "eu-west-1" });
   const middle = JSON.stringify({ config: inner, id: "cfg-1" }, null, 2);
   const result = {
-    workflow: { WorkflowUUID: "wf-7", Status: "ERROR", CreatedAt: "1767225600000", Input: middle },
+    workflow: { workflowId: "wf-7", status: "ERROR", createdAt: "2026-01-01T00:00:00.000Z", input: middle },
     n: 3,
   };
   const out = redact(result);
-  assertEquals(out.workflow.WorkflowUUID, "wf-7");
-  assertEquals(out.workflow.Status, "ERROR");
-  assertEquals(out.workflow.CreatedAt, "1767225600000");
+  assertEquals(out.workflow.workflowId, "wf-7");
+  assertEquals(out.workflow.status, "ERROR");
+  assertEquals(out.workflow.createdAt, "1767225600000");
   assertEquals(out.n, 3);
-  const parsed = JSON.parse(out.workflow.Input);
-  assertEquals(out.workflow.Input, JSON.stringify(parsed, null, 2), "indentation kept");
+  const parsed = JSON.parse(out.workflow.input);
+  assertEquals(out.workflow.input, JSON.stringify(parsed, null, 2), "indentation kept");
   assertEquals(JSON.parse(parsed.config), { password: "[REDACTED:password]", region: "eu-west-1" });
   assert(!JSON.stringify(out).includes(f.pw));
 });
@@ -392,15 +392,15 @@ Deno.test("redact() never mutates its input and redacting twice equals redacting
   const f = fakes(12);
   const { redact, redactText } = createRedactor();
   const input = {
-    Input: inspect([SECRETS_INPUT], INSPECT),
-    Output: inspect(secretsOutput(SECRETS_INPUT), INSPECT),
+    input: inspect([SECRETS_INPUT], INSPECT),
+    output: inspect(secretsOutput(SECRETS_INPUT), INSPECT),
     nested: { list: [f.jwt, { password: f.pw }], when: "2026-01-31T12:34:56.789Z" },
   };
   const before = structuredClone(input);
   const once = redact(input);
   assertEquals(input, before);
   assertEquals(redact(once), once);
-  for (const s of [...SECRETS_STEPS.map((s) => JSON.stringify(s)), input.Input, input.Output]) {
+  for (const s of [...SECRETS_STEPS.map((s) => JSON.stringify(s)), input.input, input.output]) {
     const r = redactText(s);
     assertEquals(redactText(r), r);
   }
@@ -491,22 +491,22 @@ function executorRendering(): { workflow: Workflow; steps: Step[] } {
     return JSON.stringify({ name: err.name, message: err.message, stack: err.stack });
   };
   const workflow: Workflow = {
-    WorkflowUUID: "wf-secrets-1",
-    Status: "SUCCESS",
-    WorkflowName: "secrets",
-    Input: inspect([SECRETS_INPUT], INSPECT),
-    Output: inspect(secretsOutput(SECRETS_INPUT), INSPECT),
-    CreatedAt: "1767225600000",
-    UpdatedAt: "1767225601000",
-    ApplicationVersion: "v1",
-    ExecutorID: "local",
+    workflowId: "wf-secrets-1",
+    status: "SUCCESS",
+    workflowName: "secrets",
+    input: inspect([SECRETS_INPUT], INSPECT),
+    output: inspect(secretsOutput(SECRETS_INPUT), INSPECT),
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:01.000Z",
+    appVersion: "v1",
+    executorId: "local",
   };
   const steps: Step[] = SECRETS_STEPS.map((s, i) => ({
-    function_id: i + 1,
-    function_name: s.name,
+    stepId: i + 1,
+    stepName: s.name,
     ...("error" in s ? { error: errorJson(s.error) } : { output: inspect(s.output, INSPECT) }),
-    started_at_epoch_ms: String(1767225600000 + i),
-    completed_at_epoch_ms: String(1767225600000 + i + 1),
+    startedAt: String(1767225600000 + i),
+    completedAt: String(1767225600000 + i + 1),
   }));
   return { workflow, steps };
 }
@@ -531,7 +531,7 @@ Deno.test("the sample app seeds at least 50 secrets of at least 8 kinds in input
   assertEquals(new Set(SEEDS.map((s) => s.place)), new Set(["input", "output", "step_output", "step_error"]));
   const { workflow, steps } = executorRendering();
   const everything = JSON.stringify({ workflow, steps });
-  const rendered = [workflow.Input, workflow.Output, ...steps.map((s) => s.output ?? s.error)].join("\n");
+  const rendered = [workflow.input, workflow.output, ...steps.map((s) => s.output ?? s.error)].join("\n");
   for (const s of SEEDED_SECRETS) assert(rendered.includes(s), `seeded ${s.slice(0, 12)} is in the workflow`);
   for (const c of CONTROL_VALUES) assert(everything.includes(c), `control ${c} is in the workflow`);
 });
@@ -545,7 +545,7 @@ Deno.test("transformResult() leaves no seeded secret in what get_workflow, list_
   results.push(toolResult(get, getWorkflow.render(get)));
   const withSteps = { ...get, steps, failing_step: 2 };
   results.push(toolResult(withSteps, getWorkflow.render(withSteps)));
-  const list = { application: "sample-app", workflow_id: workflow.WorkflowUUID, steps, count: steps.length };
+  const list = { application: "sample-app", workflow_id: workflow.workflowId, steps, count: steps.length };
   results.push(toolResult(list, listSteps.render(list)));
   const wfs = { application: "sample-app", workflows: [workflow], count: 1 };
   results.push(toolResult(wfs, listWorkflows.render(wfs)));
@@ -563,12 +563,12 @@ Deno.test("transformResult() leaves no seeded secret in what get_workflow, list_
       const w = (out.structuredContent as { workflow?: Workflow; workflows?: Workflow[] }).workflow ??
         (out.structuredContent as { workflows?: Workflow[] }).workflows?.[0];
       if (w) {
-        for (const c of CONTROL_VALUES) assertStringIncludes(String(w.Output), c);
-        for (const k of ["WorkflowUUID", "Status", "CreatedAt", "UpdatedAt", "ExecutorID"] as const) {
+        for (const c of CONTROL_VALUES) assertStringIncludes(String(w.output), c);
+        for (const k of ["workflowId", "status", "createdAt", "updatedAt", "executorId"] as const) {
           assertEquals(w[k], workflow[k]);
         }
-        assertStringIncludes(String(w.Output), "password_reset_count: 3");
-        assertStringIncludes(String(w.Output), "max_tokens: 4096");
+        assertStringIncludes(String(w.output), "password_reset_count: 3");
+        assertStringIncludes(String(w.output), "max_tokens: 4096");
       }
     }
   }
@@ -577,7 +577,7 @@ Deno.test("transformResult() leaves no seeded secret in what get_workflow, list_
 Deno.test("every seeded secret is reported with its own kind", () => {
   const { redactText } = createRedactor();
   const { workflow, steps } = executorRendering();
-  const out = [workflow.Input, workflow.Output, ...steps.map((s) => s.output ?? s.error)].map((t) =>
+  const out = [workflow.input, workflow.output, ...steps.map((s) => s.output ?? s.error)].map((t) =>
     redactText(String(t))
   ).join("\n");
   const kinds = new Set(SEEDS.map((s) => s.kind));
@@ -635,7 +635,7 @@ Deno.test("with the redact plugin loaded, no tool result carries a seeded secret
     name: "get_workflow",
     arguments: { application_name: app, workflow_id: id, full: true },
   });
-  const output = String((full.structuredContent as { workflow: Workflow }).workflow.Output);
+  const output = String((full.structuredContent as { workflow: Workflow }).workflow.output);
   for (const c of CONTROL_VALUES) assertStringIncludes(output, c);
 });
 
@@ -649,22 +649,22 @@ Deno.test("redactingBackend() redacts what a backend returns, so a byte_offset p
   const inner = new Backend("conductor", [workflow]);
   const backend = redactingBackend(inner, createRedactor());
   assertEquals(backend.kind, "conductor");
-  const got = await backend.getWorkflow("sample-app", workflow.WorkflowUUID);
-  assertEquals(got.WorkflowUUID, workflow.WorkflowUUID);
-  assertEquals(got.CreatedAt, workflow.CreatedAt);
+  const got = await backend.getWorkflow("sample-app", workflow.workflowId);
+  assertEquals(got.workflowId, workflow.workflowId);
+  assertEquals(got.createdAt, workflow.createdAt);
   assertNoLeak(JSON.stringify([got, await backend.listSteps()]), SEEDED_SECRETS, "backend answers");
   await backend.cancelWorkflow("sample-app", "wf-1");
   assertEquals(inner.mutations, ["cancel wf-1"]);
 
   await using mcp = await connectInProcess({ backend, log: () => {}, config: { plugins: ["redact"] } });
-  const input = String(workflow.Input);
+  const input = String(workflow.input);
   for (const secret of SEEDED_SECRETS.filter((s) => input.includes(s))) {
     const res = await mcp.client.callTool({
       name: "get_workflow",
       arguments: {
         application_name: "sample-app",
-        workflow_id: workflow.WorkflowUUID,
-        fields: ["Input"],
+        workflow_id: workflow.workflowId,
+        fields: ["input"],
         byte_offset: input.indexOf(secret) + 6,
       },
     });

@@ -10,7 +10,7 @@ function textContent(c: object): string {
 
 function backend(): MemoryBackend {
   const b = new MemoryBackend();
-  b.add({ WorkflowUUID: "wf/1 x", CreatedAt: "1767225600000", Status: "ERROR", Error: "boom" });
+  b.add({ workflowId: "wf/1 x", createdAt: "2026-01-01T00:00:00.000Z", status: "ERROR", error: "boom" });
   return b;
 }
 
@@ -22,13 +22,13 @@ Deno.test("resources list applications and a workflow template, and read through
   assertEquals(resourceTemplates.map((t) => t.uriTemplate), ["dbos://applications/{app}/workflows/{id}"]);
 
   const apps = await mcp.client.readResource({ uri: "dbos://applications" });
-  assertEquals(JSON.parse(textContent(apps.contents[0])).applications[0].application_name, "app");
+  assertEquals(JSON.parse(textContent(apps.contents[0])).applications[0].name, "app");
   const wf = await mcp.client.readResource({
     uri: `dbos://applications/app/workflows/${encodeURIComponent("wf/1 x")}`,
   });
   const doc = JSON.parse(textContent(wf.contents[0]));
-  assertEquals(doc.workflow.WorkflowUUID, "wf/1 x");
-  assertEquals(doc.workflow.Error, "boom");
+  assertEquals(doc.workflow.workflowId, "wf/1 x");
+  assertEquals(doc.workflow.error, "boom");
   const missing = await assertRejects(() => mcp.client.readResource({ uri: "dbos://applications/app/workflows/nope" }));
   assertStringIncludes(missing.message, "nope");
   await assertRejects(() => mcp.client.readResource({ uri: "file:///etc/passwd" }), Error, "Unknown resource");

@@ -64,7 +64,7 @@ Deno.test("a read-only backend's own connections refuse writes with SQLSTATE 250
     const err = await assertRejects(() => backend.cancelWorkflow("app", "wf-00000001"), SystemDatabaseError);
     assertEquals(err.sqlState, "25006");
     assertStringIncludes(err.message, "read-only");
-    assertEquals((await backend.getWorkflow("app", "wf-00000001")).Status, "SUCCESS", "nothing changed");
+    assertEquals((await backend.getWorkflow("app", "wf-00000001")).status, "SUCCESS", "nothing changed");
     const direct = await assertRejects(() => db.pool().query("CREATE TABLE dbos.intruder (a int)"));
     assertEquals((direct as { code?: string }).code, "25006");
     const { rows } = await db.pool().query("SHOW default_transaction_read_only");
@@ -89,13 +89,13 @@ Deno.test("a query that outlasts --statement-timeout is cut off and reported as 
     assertEquals((await backend.listApplications())[0].status, "AVAILABLE");
     await locker.query("BEGIN; LOCK TABLE dbos.workflow_status IN ACCESS EXCLUSIVE MODE");
     const started = Date.now();
-    const err = await assertRejects(() => backend.listWorkflows("app", { status: "ERROR" }), SystemDatabaseError);
+    const err = await assertRejects(() => backend.listWorkflows("app", { status: ["ERROR"] }), SystemDatabaseError);
     assertEquals(err.code, "TIMEOUT");
     assertStringIncludes(err.message, "did not answer within 300 ms");
     assertStringIncludes(err.hint!, "--statement-timeout");
     assert(Date.now() - started < 5_000, "the timeout, not the lock, ended the call");
     await locker.query("ROLLBACK");
-    assertEquals((await backend.listWorkflows("app", { status: "SUCCESS", limit: 50 })).length, 20);
+    assertEquals((await backend.listWorkflows("app", { status: ["SUCCESS"], limit: 50 })).length, 20);
   } finally {
     await locker.end();
     await backend.close();
@@ -114,7 +114,7 @@ Deno.test("the backend never opens more connections than --pool-size, however ma
       { length: 12 },
       (_, i) =>
         i % 3 === 0
-          ? backend.listWorkflows("app", { limit: 50, offset: i * 5, load_input: true })
+          ? backend.listWorkflows("app", { limit: 50, offset: i * 5, loadInput: true })
           : i % 3 === 1
           ? backend.getWorkflow("app", `wf-0000000${i % 10}`)
           : backend.listSteps("app", `wf-0000001${i % 10}`),
@@ -143,37 +143,37 @@ Deno.test("a database shared by several applications is split by the names it re
   try {
     await t.step("list_applications shows each recorded name", async () => {
       const apps = await backend.listApplications();
-      assertEquals(apps.map((a) => [a.application_name, a.status]), [["alpha", "AVAILABLE"], ["beta", "AVAILABLE"]]);
-      assertEquals(apps[0].schema_version, String(CLIENT_SCHEMA_VERSION));
+      assertEquals(apps.map((a) => [a.name, a.status]), [["alpha", "AVAILABLE"], ["beta", "AVAILABLE"]]);
+      assertEquals(apps[0].schemaVersion, String(CLIENT_SCHEMA_VERSION));
     });
     await t.step("each application lists only its own workflows", async () => {
       const alpha = await backend.listWorkflows("alpha", { limit: 500 });
       assertEquals(alpha.length, 30);
-      assert(alpha.every((w) => String(w.WorkflowUUID).startsWith("a-")));
+      assert(alpha.every((w) => String(w.workflowId).startsWith("a-")));
       assertEquals((await backend.listWorkflows("beta", { limit: 500 })).length, 20);
       const executors = await backend.listExecutors("beta");
       // One row per executor and application version it ran.
-      assertEquals([...new Set(executors.map((e) => e.executor_id))].sort(), [
+      assertEquals([...new Set(executors.map((e) => e.executorId))].sort(), [
         "executor-0",
         "executor-1",
         "executor-2",
         "executor-3",
       ]);
-      assertEquals(new Set(executors.map((e) => e.application_version)), new Set(["beta-v1", "beta-v2", "beta-v3"]));
-      assertEquals(executors.reduce((n, e) => n + Number(e.pending_workflows), 0), 0);
+      assertEquals(new Set(executors.map((e) => e.appVersion)), new Set(["beta-v1", "beta-v2", "beta-v3"]));
+      assertEquals(executors.reduce((n, e) => n + Number(e.pendingWorkflows), 0), 0);
     });
     await t.step("another application's workflow is not found, and nothing is done to it", async () => {
       await assertRejects(() => backend.getWorkflow("alpha", "b-00000001"), NotFoundError, "No workflow 'b-00000001'");
       await assertRejects(() => backend.listSteps("alpha", "b-00000001"), NotFoundError);
       await assertRejects(() => backend.cancelWorkflow("alpha", "b-00000002"), NotFoundError, "nothing was cancelled");
-      assertEquals((await backend.getWorkflow("beta", "b-00000002")).Status, "SUCCESS");
-      assertEquals((await backend.listSteps("beta", "b-00000002")).map((s) => s.function_id), [0, 1, 2]);
+      assertEquals((await backend.getWorkflow("beta", "b-00000002")).status, "SUCCESS");
+      assertEquals((await backend.listSteps("beta", "b-00000002")).map((s) => s.stepId), [0, 1, 2]);
     });
     await t.step("an unknown name is refused with the names there are", async () => {
       await assertRejects(() => backend.listWorkflows("gamma", {}), NotFoundError, "'alpha', 'beta'");
     });
     await t.step("a name given with --app-name serves the whole database", async () => {
-      assertEquals((await whole.listApplications()).map((a) => a.application_name), ["everything"]);
+      assertEquals((await whole.listApplications()).map((a) => a.name), ["everything"]);
       assertEquals((await whole.listWorkflows("everything", { limit: 500 })).length, 50);
     });
   } finally {
@@ -195,8 +195,8 @@ Deno.test("a custom --schema is read, and an empty database is named after itsel
   try {
     const [app] = await backend.listApplications();
     assertEquals([app.status, app.schema], ["AVAILABLE", "my_dbos"]);
-    assertEquals((await backend.listWorkflows("custom", { workflow_id_prefix: "c-0000000" })).length, 10);
-    assertEquals((await fresh.listApplications()).map((a) => [a.application_name, a.status]), [[
+    assertEquals((await backend.listWorkflows("custom", { workflowIdPrefix: ["c-0000000"] })).length, 10);
+    assertEquals((await fresh.listApplications()).map((a) => [a.name, a.status]), [[
       "orders",
       "AVAILABLE",
     ]]);

@@ -49,42 +49,42 @@ const FULL: ClientWorkflow = {
   scheduleName: undefined,
 };
 
-Deno.test("toWorkflow() gives the contract's PascalCase shape, numbers as text, empty values left out", () => {
+Deno.test("toWorkflow() gives v2's camelCase shape, times as ISO 8601, empty values left out", () => {
   assertEquals(toWorkflow(FULL), {
-    WorkflowUUID: "wf-1",
-    Status: "ERROR",
-    WorkflowName: "checkout",
-    WorkflowClassName: "Shop",
-    AuthenticatedUser: "alice",
-    AuthenticatedRoles: '["admin","ops"]',
-    Input: '[{"orderId":"o-1","at":"2026-01-31T12:00:00.000Z"},"7"]',
-    Error: "payment declined",
-    CreatedAt: "1767225600000",
-    UpdatedAt: "1767225600500",
-    QueueName: "jobs",
-    ApplicationVersion: "v3",
-    ExecutorID: "exec-1",
-    WorkflowTimeoutMS: "60000",
-    DeduplicationID: "dedup-1",
-    Priority: "0",
-    DequeuedAt: "1767225600100",
-    ForkedFrom: "wf-0",
-    WasForkedFrom: false,
-    ParentWorkflowID: "wf-parent",
-    CompletedAt: "1767225600500",
-    Attributes: '{"tenant":"t1"}',
-    ApplicationName: "shop",
+    workflowId: "wf-1",
+    status: "ERROR",
+    workflowName: "checkout",
+    workflowClass: "Shop",
+    user: "alice",
+    roles: '["admin","ops"]',
+    input: '[{"orderId":"o-1","at":"2026-01-31T12:00:00.000Z"},"7"]',
+    error: "payment declined",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.500Z",
+    attributes: '{"tenant":"t1"}',
+    queueName: "jobs",
+    appVersion: "v3",
+    executorId: "exec-1",
+    timeoutMs: 60000,
+    deduplicationId: "dedup-1",
+    priority: 0,
+    dequeuedAt: "2026-01-01T00:00:00.100Z",
+    forkedFrom: "wf-0",
+    wasForkedFrom: false,
+    parentWorkflowId: "wf-parent",
+    completedAt: "2026-01-01T00:00:00.500Z",
+    applicationName: "shop",
   });
 });
 
-Deno.test("toWorkflow() leaves Input and Output out when they were not loaded, and keeps falsy outputs", () => {
+Deno.test("toWorkflow() leaves input and output out when they were not loaded, and keeps falsy outputs", () => {
   const w = toWorkflow({ workflowID: "a", status: "SUCCESS", workflowName: "n", createdAt: 1, output: 0 });
-  assertEquals(w.Input, undefined);
-  assertEquals(w.Output, "0");
-  assertEquals(toWorkflow({ workflowID: "a", status: "SUCCESS", workflowName: "n", output: "" }).Output, '""');
+  assertEquals(w.input, undefined);
+  assertEquals(w.output, "0");
+  assertEquals(toWorkflow({ workflowID: "a", status: "SUCCESS", workflowName: "n", output: "" }).output, '""');
 });
 
-Deno.test("toStep() keeps the numeric id and turns outputs, errors and times into text", () => {
+Deno.test("toStep() keeps the numeric id, turns outputs and errors into text and times into ISO 8601", () => {
   assertEquals(
     toStep({
       functionID: 2,
@@ -96,16 +96,16 @@ Deno.test("toStep() keeps the numeric id and turns outputs, errors and times int
       completedAtEpochMs: 20,
     }),
     {
-      function_id: 2,
-      function_name: "charge",
+      stepId: 2,
+      stepName: "charge",
       error: "PaymentError: card expired",
-      started_at_epoch_ms: "10",
-      completed_at_epoch_ms: "20",
+      startedAt: "1970-01-01T00:00:00.010Z",
+      completedAt: "1970-01-01T00:00:00.020Z",
     },
   );
   assertEquals(
     toStep({ functionID: 0, name: "child", output: { v: 1 }, error: null, childWorkflowID: "wf-c" }),
-    { function_id: 0, function_name: "child", output: '{"v":1}', child_workflow_id: "wf-c" },
+    { stepId: 0, stepName: "child", output: '{"v":1}', childWorkflowId: "wf-c" },
   );
 });
 
@@ -131,47 +131,63 @@ Deno.test("errorText() gives an error's message, with its class when that says m
   assertEquals(errorText({ code: 1 }), '{"code":1}');
 });
 
-Deno.test("toClientListInput() maps every contract filter to the client's input, loading no payload by default", () => {
+Deno.test("toClientListInput() maps every v2 search filter to the client's input, loading no payload by default", () => {
   assertEquals(
     toClientListInput({
-      workflow_uuids: ["a", "b"],
-      workflow_name: "checkout",
-      authenticated_user: "alice",
-      start_time: "2026-01-01T00:00:00.000Z",
-      end_time: "2026-02-01T00:00:00.000Z",
-      status: "ERROR",
-      application_version: "v2",
-      forked_from: "wf-0",
-      queue_name: "jobs",
+      workflowIds: ["a", "b"],
+      workflowName: ["checkout"],
+      user: ["alice"],
+      startTime: "2026-01-01T00:00:00.000Z",
+      endTime: "2026-02-01T00:00:00.000Z",
+      completedAfter: "2026-01-02T00:00:00.000Z",
+      completedBefore: "2026-01-03T00:00:00.000Z",
+      dequeuedAfter: "2026-01-04T00:00:00.000Z",
+      dequeuedBefore: "2026-01-05T00:00:00.000Z",
+      status: ["ERROR", "CANCELLED"],
+      appVersion: ["v2"],
+      forkedFrom: ["wf-0"],
+      parentWorkflowId: ["p-1"],
+      queueName: ["jobs"],
       limit: 51,
       offset: 100,
-      sort_desc: true,
-      workflow_id_prefix: "wf-",
-      executor_id: "exec-1",
-      queues_only: true,
+      sortDesc: true,
+      workflowIdPrefix: ["wf-"],
+      executorId: ["exec-1"],
+      scheduleName: ["nightly"],
+      queuesOnly: true,
+      hasParent: true,
+      wasForkedFrom: false,
     }, "shop"),
     {
       loadInput: false,
       loadOutput: false,
       workflowIDs: ["a", "b"],
-      workflowName: "checkout",
-      authenticatedUser: "alice",
+      workflowName: ["checkout"],
+      authenticatedUser: ["alice"],
       startTime: "2026-01-01T00:00:00.000Z",
       endTime: "2026-02-01T00:00:00.000Z",
-      status: "ERROR",
-      applicationVersion: "v2",
-      forkedFrom: "wf-0",
-      queueName: "jobs",
+      completedAfter: "2026-01-02T00:00:00.000Z",
+      completedBefore: "2026-01-03T00:00:00.000Z",
+      dequeuedAfter: "2026-01-04T00:00:00.000Z",
+      dequeuedBefore: "2026-01-05T00:00:00.000Z",
+      status: ["ERROR", "CANCELLED"],
+      applicationVersion: ["v2"],
+      forkedFrom: ["wf-0"],
+      parentWorkflowID: ["p-1"],
+      queueName: ["jobs"],
       limit: 51,
       offset: 100,
       sortDesc: true,
-      workflow_id_prefix: "wf-",
-      executorId: "exec-1",
+      workflow_id_prefix: ["wf-"],
+      executorId: ["exec-1"],
+      scheduleName: ["nightly"],
       queuesOnly: true,
+      hasParent: true,
+      wasForkedFrom: false,
       applicationName: "shop",
     },
   );
-  assertEquals(toClientListInput({ workflow_uuids: [], offset: 0, load_input: true }, undefined), {
+  assertEquals(toClientListInput({ workflowIds: [], status: [""], offset: 0, loadInput: true }, undefined), {
     loadInput: true,
     loadOutput: false,
   });

@@ -25,8 +25,8 @@ import type { FetchLike } from "../util/http_client.ts";
 import type { LogFn } from "../util/log.ts";
 import type { WorkflowBackend } from "./backend.ts";
 import { ConductorBackend } from "./conductor/client.ts";
-import { LazyBackend } from "./lazy.ts";
-import { ReadOnlyBackend } from "./read_only.ts";
+import { lazyBackend } from "./lazy.ts";
+import { readOnlyBackend } from "./read_only.ts";
 
 /** What {@linkcode openBackend} needs besides the configuration. */
 export interface BackendDeps {
@@ -65,12 +65,12 @@ export function usesSystemDatabase(config: Pick<Config, "databaseUrl" | "apps">)
  */
 export function openBackend(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
   const opened = deps.backend ? { backend: deps.backend } : open(config, deps);
-  return config.readOnly ? { ...opened, backend: new ReadOnlyBackend(opened.backend) } : opened;
+  return config.readOnly ? { ...opened, backend: readOnlyBackend(opened.backend) } : opened;
 }
 
 function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
   if (usesSystemDatabase(config)) {
-    const backend = new LazyBackend("sysdb", async () => {
+    const backend = lazyBackend("sysdb", async () => {
       const { createSysdbBackend } = await import("./sysdb/backend.ts");
       return await createSysdbBackend(config, { readOnly: config.readOnly, log: deps.log, secrets: deps.secrets });
     });

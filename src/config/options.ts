@@ -105,8 +105,8 @@ export const OPTION_TABLE = {
     env: "DBOS_CONDUCTOR_URL",
     kind: "string",
     value: "URL",
-    default: "https://cloud.dbos.dev/conductor/v1alpha1",
-    description: "DBOS Conductor API base (DBOS Cloud or self-hosted Conductor).",
+    default: "https://cloud.dbos.dev/conductor",
+    description: "Conductor API base (DBOS Cloud, or http://HOST:8090 self-hosted), without /v2.",
     parse: parseHttpUrl,
   },
   /** Login service (OAuth device flow) base URL, without a trailing slash. */

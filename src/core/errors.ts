@@ -19,6 +19,7 @@ export type ErrorCode =
   | "NETWORK"
   | "INVALID_ARGUMENT"
   | "PERMISSION"
+  | "FORBIDDEN"
   | "CONFIG"
   | "POLICY"
   | "INTERNAL";
@@ -121,6 +122,22 @@ export class InvalidArgumentError extends DbosMcpError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, { code: "INVALID_ARGUMENT", hint: options.hint, cause: options.cause });
     this.name = "InvalidArgumentError";
+  }
+}
+
+/**
+ * The remote service refused the credentials in use the permission for an
+ * operation (HTTP 403): an API key scoped to other applications or to reads
+ * only, a role without the permission, or an organization over its plan.
+ */
+export class AccessDeniedError extends DbosMcpError {
+  /** The permission that was missing, when it can be inferred (e.g. `application.write`). */
+  readonly permission: string | undefined;
+  /** Creates the error. */
+  constructor(message: string, options: { permission?: string; hint?: string; cause?: unknown } = {}) {
+    super(message, { code: "FORBIDDEN", hint: options.hint, cause: options.cause });
+    this.name = "AccessDeniedError";
+    this.permission = options.permission;
   }
 }
 

@@ -49,19 +49,24 @@ export function queryKey(query: Record<string, unknown>): string {
   return h.toString(16).padStart(8, "0");
 }
 
+/** Epoch milliseconds of an ISO 8601 creation time, or `NaN`. */
+export function createdMs(createdAt: unknown): number {
+  return typeof createdAt === "string" ? Date.parse(createdAt) : NaN;
+}
+
 /**
- * The cursor after `page` (workflows with `CreatedAt` epoch-ms strings), given
- * the cursor the page started at, or `undefined` when the last workflow has
- * no creation time.
+ * The cursor after `page` (workflows with ISO 8601 `createdAt`), given the
+ * cursor the page started at, or `undefined` when the last workflow has no
+ * creation time.
  */
 export function cursorAfter(
-  page: readonly { WorkflowUUID: string; CreatedAt?: unknown }[],
+  page: readonly { workflowId: string; createdAt?: unknown }[],
   prev: PageCursor | undefined,
   q: string,
 ): PageCursor | undefined {
   const last = page.at(-1);
-  const t = Number(last?.CreatedAt);
+  const t = createdMs(last?.createdAt);
   if (!last || !Number.isSafeInteger(t)) return undefined;
-  const ids = page.filter((w) => Number(w.CreatedAt) === t).map((w) => w.WorkflowUUID);
+  const ids = page.filter((w) => createdMs(w.createdAt) === t).map((w) => w.workflowId);
   return { v: 1, t, ids: prev && prev.t === t ? [...prev.ids, ...ids] : ids, q };
 }

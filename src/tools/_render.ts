@@ -1,12 +1,12 @@
 // Compact text renderings of the contract's objects, one line each, for the
 // text content of tool results.
 
-/** Formats an epoch-ms value (number or numeric string) as ISO 8601, or returns it as is. */
-export function isoTime(value: unknown): string | undefined {
-  if (value === null || value === undefined || value === "") return undefined;
-  const n = typeof value === "number" ? value : Number(value);
-  if (!Number.isFinite(n)) return String(value);
-  return new Date(n).toISOString();
+/** Epoch milliseconds of a time (ISO 8601 text, epoch-ms number or digits), or `NaN`. */
+export function epochMs(value: unknown): number {
+  if (value === null || value === undefined || value === "") return NaN;
+  if (typeof value === "number") return value;
+  const text = String(value);
+  return /^\d+$/.test(text) ? Number(text) : Date.parse(text);
 }
 
 /** Shortens text to one line of at most `max` characters. */
@@ -48,22 +48,21 @@ export function age(ms: number): string {
 
 /** One line per workflow: id, status, name, creation time and age, queue, error head. */
 export function workflowLine(w: Record<string, unknown>, now: number = Date.now()): string {
-  const parts = [String(w.WorkflowUUID), String(w.Status), String(w.WorkflowName ?? "?")];
-  const created = isoTime(w.CreatedAt);
-  if (created) {
-    const t = Number(w.CreatedAt);
-    parts.push(Number.isFinite(t) ? `created ${created} (${age(now - t)} ago)` : `created ${created}`);
+  const parts = [String(w.workflowId), String(w.status), String(w.workflowName ?? "?")];
+  if (w.createdAt) {
+    const t = epochMs(w.createdAt);
+    parts.push(Number.isFinite(t) ? `created ${w.createdAt} (${age(now - t)} ago)` : `created ${w.createdAt}`);
   }
-  if (w.QueueName) parts.push(`queue ${w.QueueName}`);
-  if (w.Error) parts.push(`error: ${head(errorMessage(w.Error))}`);
+  if (w.queueName) parts.push(`queue ${w.queueName}`);
+  if (w.error) parts.push(`error: ${head(errorMessage(w.error))}`);
   return parts.join("  ");
 }
 
 /** One line per step: id, name, outcome. */
 export function stepLine(s: Record<string, unknown>): string {
-  const parts = [`#${s.function_id}`, String(s.function_name)];
+  const parts = [`#${s.stepId}`, String(s.stepName)];
   if (s.error) parts.push(`error: ${head(s.error)}`);
   else if (s.output !== undefined && s.output !== null) parts.push(`output: ${head(s.output, 80)}`);
-  if (s.child_workflow_id) parts.push(`child ${s.child_workflow_id}`);
+  if (s.childWorkflowId) parts.push(`child ${s.childWorkflowId}`);
   return parts.join("  ");
 }

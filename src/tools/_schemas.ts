@@ -1,68 +1,177 @@
-// Zod schemas shared by the tools: arguments agents pass, and the shapes of
-// the Conductor contract that tools return.
+// The shapes tools return, in Conductor v2's names (conductor-v2.md section
+// 3.1), each declared once as a zod object: the output schema, and the
+// normalizer that turns what a backend returned into that shape, built from
+// it. Absent values are left out (never `null`), so the JSON Schemas stay
+// portable; fields a shape does not list are dropped. Also the arguments the
+// tools share.
 import { z } from "zod";
 
 export const applicationName = z.string().min(1).max(256).describe(
-  "Name of the DBOS application, as list_applications returns it (application_name).",
+  "Name of the DBOS application, as list_applications returns it (name).",
 );
 
 export const workflowId = z.string().min(1).max(1024).describe(
-  "Workflow id (WorkflowUUID), as list_workflows returns it.",
+  "Workflow id (workflowId), as list_workflows returns it.",
 );
 
-const optionalText = z.string().nullish();
+const text = z.string();
+const int = z.number().int();
+const time = (what: string) => z.string().describe(`${what} (ISO 8601).`).optional();
 
-export const applicationShape = z.looseObject({
-  application_id: optionalText.describe("Unique id."),
-  application_name: z.string().describe("Name; pass it as application_name to the other tools."),
-  org_id: optionalText,
-  status: z.string().describe("AVAILABLE while an executor is connected; workflow tools need AVAILABLE."),
-  language: optionalText,
-});
-
-export const executorShape = z.looseObject({
-  executor_id: z.string(),
-  application_id: optionalText,
-  application_version: optionalText,
-  status: optionalText.describe("HEALTHY, DISCONNECTED or DEAD."),
-  hostname: optionalText,
-  created_at: optionalText.describe("Epoch milliseconds."),
-  updated_at: optionalText.describe("Epoch milliseconds."),
-  language: optionalText,
-  dbos_version: optionalText,
-});
-
-export const workflowShape = z.looseObject({
-  WorkflowUUID: z.string().describe("Workflow id."),
-  Status: z.string().describe(
-    "PENDING, SUCCESS, ERROR, CANCELLED, ENQUEUED, MAX_RECOVERY_ATTEMPTS_EXCEEDED or DELAYED.",
+export const applicationShape = z.object({
+  name: text.describe("Name; pass it as application_name to the other tools."),
+  status: text.describe(
+    "AVAILABLE while an executor is connected (system database: while it answers); workflow tools need AVAILABLE.",
   ),
-  WorkflowName: optionalText.describe("Workflow function name."),
-  WorkflowClassName: optionalText,
-  WorkflowConfigName: optionalText,
-  AuthenticatedUser: optionalText,
-  AssumedRole: optionalText,
-  AuthenticatedRoles: optionalText.describe("JSON array, as a string."),
-  Input: optionalText.describe("Input as text (only when loaded)."),
-  Output: optionalText.describe("Output as text (only when loaded)."),
-  Error: optionalText.describe("Error message, when the workflow failed."),
-  CreatedAt: optionalText.describe("Epoch milliseconds."),
-  UpdatedAt: optionalText.describe("Epoch milliseconds."),
-  QueueName: optionalText,
-  ApplicationVersion: optionalText,
-  ExecutorID: optionalText,
-  ForkedFrom: optionalText,
+  id: text.describe("Unique id.").optional(),
+  orgId: text.optional(),
+  language: text.optional(),
+  privateMode: z.boolean().describe("Conductor never loads this application's inputs, outputs or schedule contexts.")
+    .optional(),
+  dbosCloud: z.boolean().optional(),
+  executorTimeoutSecs: int.optional(),
+  globalTimeoutMs: int.optional(),
+  reason: text.describe("Why the application is UNAVAILABLE, when known.").optional(),
+  database: text.describe("System database (host:port/database), in system-database mode.").optional(),
+  schema: text.optional(),
+  schemaVersion: text.describe("DBOS schema version of the system database.").optional(),
 });
 
-export const stepShape = z.looseObject({
-  function_id: z.number().int().describe("Step id; pass it as start_step to fork_workflow."),
-  function_name: z.string(),
-  output: optionalText,
-  error: optionalText,
-  child_workflow_id: optionalText,
-  started_at_epoch_ms: optionalText,
-  completed_at_epoch_ms: optionalText,
+export const executorShape = z.object({
+  executorId: text,
+  appId: text.optional(),
+  appVersion: text.optional(),
+  status: text.describe("HEALTHY, DISCONNECTED or DEAD.").optional(),
+  hostId: text.optional(),
+  hostname: text.optional(),
+  createdAt: time("Connected"),
+  updatedAt: time("Last heartbeat, or in system-database mode the last workflow update"),
+  language: text.optional(),
+  dbosVersion: text.optional(),
+  derived: z.boolean().describe("Derived from workflow records, not a live connection.").optional(),
+  pendingWorkflows: int.describe("PENDING workflows this executor holds.").optional(),
 });
+
+export const workflowShape = z.object({
+  workflowId: text.describe("Workflow id."),
+  status: text.describe("PENDING, SUCCESS, ERROR, CANCELLED, ENQUEUED, MAX_RECOVERY_ATTEMPTS_EXCEEDED or DELAYED."),
+  workflowName: text.describe("Workflow function name.").optional(),
+  workflowClass: text.optional(),
+  workflowConfig: text.optional(),
+  user: text.describe("Authenticated user who started it.").optional(),
+  assumedRole: text.optional(),
+  roles: text.describe("JSON array of the user's roles, as text.").optional(),
+  input: text.describe("Input as text (only when loaded).").optional(),
+  output: text.describe("Output as text (only when loaded).").optional(),
+  error: text.describe("Error, when the workflow failed.").optional(),
+  createdAt: time("Created"),
+  updatedAt: time("Last updated"),
+  completedAt: time("Completed"),
+  dequeuedAt: time("Left its queue"),
+  delayUntil: time("A delayed workflow may start"),
+  deadline: time("Deadline"),
+  timeoutMs: int.describe("Timeout, in milliseconds.").optional(),
+  queueName: text.optional(),
+  queuePartitionKey: text.optional(),
+  priority: int.describe("Priority on its queue.").optional(),
+  deduplicationId: text.optional(),
+  appVersion: text.describe("Application version.").optional(),
+  executorId: text.describe("Executor that last ran it.").optional(),
+  applicationName: text.optional(),
+  scheduleName: text.describe("Schedule that started it.").optional(),
+  parentWorkflowId: text.describe("The workflow that started this one.").optional(),
+  forkedFrom: text.describe("The workflow this one was forked from.").optional(),
+  wasForkedFrom: z.boolean().describe("A fork was made from this workflow.").optional(),
+  attributes: text.describe("Attributes, as JSON text.").optional(),
+});
+
+export const stepShape = z.object({
+  stepId: int.describe("Step id; pass it as start_step to fork_workflow."),
+  stepName: text,
+  output: text.optional(),
+  error: text.optional(),
+  childWorkflowId: text.describe("Child workflow started or awaited by this step.").optional(),
+  startedAt: time("Started"),
+  completedAt: time("Completed"),
+});
+
+/** An application as tools return it. */
+export type ApplicationView = z.output<typeof applicationShape>;
+/** An executor as tools return it. */
+export type ExecutorView = z.output<typeof executorShape>;
+/** A workflow as tools return it. */
+export type WorkflowView = z.output<typeof workflowShape>;
+/** A step as tools return it. */
+export type StepView = z.output<typeof stepShape>;
+
+type Kind = "text" | "int" | "bool";
+
+/** The kind of each field of a zod object shape (text, integer or boolean). */
+function kindsOf(shape: Record<string, z.ZodType>): [string, Kind, boolean][] {
+  return Object.entries(shape).map(([key, t]) => {
+    const optional = t instanceof z.ZodOptional;
+    const inner = optional ? (t as z.ZodOptional<z.ZodType>).unwrap() : t;
+    const kind: Kind = inner instanceof z.ZodNumber ? "int" : inner instanceof z.ZodBoolean ? "bool" : "text";
+    return [key, kind, !optional];
+  });
+}
+
+function asText(v: unknown): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function asInt(v: unknown): number | undefined {
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function asBool(v: unknown): boolean | undefined {
+  return typeof v === "boolean" ? v : v === "true" ? true : v === "false" ? false : undefined;
+}
+
+const FALLBACK: Record<Kind, unknown> = { text: "", int: -1, bool: false };
+
+/**
+ * The normalizer of a shape: each field the shape lists is coerced to its
+ * kind (objects become JSON text), nulls and fields the shape does not list
+ * are dropped, and a required field that is missing gets a fallback (`""`,
+ * `-1`). With `dropEmpty`, empty texts (and an empty `roles` list) are left out.
+ */
+function normalizerOf<T>(schema: z.ZodObject, dropEmpty = false): (raw: Record<string, unknown>) => T {
+  const kinds = kindsOf(schema.shape as Record<string, z.ZodType>);
+  return (raw) => {
+    const out: Record<string, unknown> = {};
+    for (const [key, kind, required] of kinds) {
+      const v = raw[key];
+      const value = kind === "text" ? asText(v) : kind === "int" ? asInt(v) : asBool(v);
+      const empty = dropEmpty && (value === "" || (key === "roles" && value === "[]"));
+      if (value === undefined || empty) {
+        if (required) out[key] = FALLBACK[kind];
+        continue;
+      }
+      out[key] = value;
+    }
+    return out as T;
+  };
+}
+
+/** An application in the shape tools return: known fields as their kind, no nulls. */
+export const normalizeApplication: (raw: Record<string, unknown>) => ApplicationView = normalizerOf(
+  applicationShape,
+);
+/** An executor in the shape tools return. */
+export const normalizeExecutor: (raw: Record<string, unknown>) => ExecutorView = normalizerOf(executorShape);
+/** A workflow in the shape tools return; empty texts are left out. */
+export const normalizeWorkflow: (raw: Record<string, unknown>) => WorkflowView = normalizerOf(workflowShape, true);
+/** A step in the shape tools return (a step id that is not a number becomes -1). */
+export const normalizeStep: (raw: Record<string, unknown>) => StepView = normalizerOf(stepShape);
 
 /** Arguments of the tools that address one workflow. */
 export const workflowRef = z.strictObject({ application_name: applicationName, workflow_id: workflowId });

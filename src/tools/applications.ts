@@ -5,9 +5,14 @@
  */
 import { z } from "zod";
 import { defineTool } from "../core/tool.ts";
-import { applicationName, applicationShape, executorShape } from "./_schemas.ts";
-import { isoTime, pairs } from "./_render.ts";
-import { normalizeApplication, normalizeExecutor } from "./_normalize.ts";
+import {
+  applicationName,
+  applicationShape,
+  executorShape,
+  normalizeApplication,
+  normalizeExecutor,
+} from "./_schemas.ts";
+import { pairs } from "./_render.ts";
 
 /** `list_applications`. */
 export const listApplications = defineTool({
@@ -32,7 +37,7 @@ export const listApplications = defineTool({
       return "No applications. Connect a DBOS application to Conductor, or configure system databases (--app).";
     }
     const lines = r.applications.map((a) =>
-      [a.application_name, a.status, a.language, typeof a.reason === "string" ? `(${a.reason})` : ""]
+      [a.name, a.status, a.language, typeof a.reason === "string" ? `(${a.reason})` : ""]
         .filter(Boolean).join("  ")
     );
     return `${r.count} application(s):\n${lines.join("\n")}`;
@@ -43,7 +48,7 @@ export const listApplications = defineTool({
 export const DERIVED_EXECUTORS_NOTE =
   "Derived from the system database, not live: each executor id found in this application's recent workflows " +
   "(the latest 50,000 and every PENDING one), with its application version, the last time it updated a " +
-  "workflow (updated_at) and how many workflows it holds PENDING. Only DBOS Conductor sees live connections, " +
+  "workflow (updatedAt) and how many workflows it holds PENDING. Only DBOS Conductor sees live connections, " +
   "so there is no health status; an executor that stopped still appears until it ages out.";
 
 /** `list_executors`. */
@@ -80,11 +85,11 @@ export const listExecutors = defineTool({
     if (r.count === 0) return `Application ${r.application} has no executors.${note}`;
     const lines = r.executors.map((e) =>
       [
-        e.executor_id,
+        e.executorId,
         e.status ?? (r.note ? "" : "?"),
-        pairs(e, ["application_version", "hostname", "language", "dbos_version"]),
-        typeof e.pending_workflows === "number" ? `pending=${e.pending_workflows}` : "",
-        e.updated_at ? `${r.note ? "last active" : "updated"} ${isoTime(e.updated_at)}` : "",
+        pairs(e, ["appVersion", "hostname", "language", "dbosVersion"]),
+        typeof e.pendingWorkflows === "number" ? `pending=${e.pendingWorkflows}` : "",
+        e.updatedAt ? `${r.note ? "last active" : "updated"} ${e.updatedAt}` : "",
       ].filter(Boolean).join("  ")
     );
     return `${r.count} executor(s) of ${r.application}:\n${lines.join("\n")}${note}`;

@@ -9,11 +9,10 @@
  */
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../core/tool.ts";
-import type { Workflow } from "../backends/backend.ts";
-import { applicationName, workflowId } from "./_schemas.ts";
+import type { WorkflowSearch } from "../backends/backend.ts";
+import { applicationName, normalizeStep, normalizeWorkflow, workflowId, type WorkflowView } from "./_schemas.ts";
 import { timeArg } from "./_time.ts";
-import { errorMessage, head } from "./_render.ts";
-import { normalizeStep, normalizeWorkflow } from "./_normalize.ts";
+import { epochMs, errorMessage, head } from "./_render.ts";
 
 /** Workflows read per page while scanning. */
 const PAGE = 500;
@@ -22,17 +21,10 @@ const PAGE = 500;
 async function scan(
   ctx: ToolContext,
   app: string,
-  filter: {
-    start_time?: string;
-    end_time?: string;
-    status?: string;
-    workflow_name?: string;
-    queues_only?: boolean;
-    load_output?: boolean;
-  },
+  filter: WorkflowSearch,
   cap: number,
-): Promise<{ rows: Workflow[]; capped: boolean }> {
-  const rows: Workflow[] = [];
+): Promise<{ rows: WorkflowView[]; capped: boolean }> {
+  const rows: WorkflowView[] = [];
   const list = (limit: number, offset: number) =>
     ctx.backend.listWorkflows(app, { ...filter, limit, offset }, { signal: ctx.signal });
   for (;;) {
@@ -87,7 +79,7 @@ export const summarizeWorkflows = defineTool({
       message: z.string().describe("A representative message of the group."),
       count: z.number().int(),
       example_ids: z.array(z.string()),
-      step: z.object({ function_id: z.number().int(), function_name: z.string() }).optional()
+      step: z.object({ stepId: z.number().int(), stepName: z.string() }).optional()
         .describe("The step that failed, in the first example."),
     })),
     slowest: z.array(z.object({
@@ -101,44 +93,43 @@ export const summarizeWorkflows = defineTool({
   mutates: false,
   async handler(args, ctx) {
     const start = args.start_time ?? new Date(Date.now() - 3_600_000).toISOString();
-    const { rows, capped } = await scan(ctx, args.application_name, {
-      start_time: start,
-      end_time: args.end_time,
-      workflow_name: args.workflow_name,
-    }, args.max_workflows);
+    const window: WorkflowSearch = {
+      startTime: start,
+      endTime: args.end_time,
+      workflowName: args.workflow_name ? [args.workflow_name] : undefined,
+    };
+    const { rows, capped } = await scan(ctx, args.application_name, window, args.max_workflows);
     // Some backends list errors only with outputs loaded: read the failed ones again, with them.
-    const missing = rows.filter((w) => FAILED.has(w.Status) && !w.Error);
+    const missing = rows.filter((w) => FAILED.has(w.status) && !w.error);
     if (missing.length > 0) {
-      const errors = new Map<string, unknown>();
-      for (const status of new Set(missing.map((w) => w.Status))) {
+      const errors = new Map<string, string | undefined>();
+      for (const status of new Set(missing.map((w) => w.status))) {
         const failed = await scan(ctx, args.application_name, {
-          start_time: start,
-          end_time: args.end_time,
-          workflow_name: args.workflow_name,
-          status,
-          load_output: true,
+          ...window,
+          status: [status],
+          loadOutput: true,
         }, args.max_workflows);
-        for (const w of failed.rows) errors.set(w.WorkflowUUID, w.Error);
+        for (const w of failed.rows) errors.set(w.workflowId, w.error);
       }
-      for (const w of missing) if (errors.get(w.WorkflowUUID)) w.Error = errors.get(w.WorkflowUUID);
+      for (const w of missing) if (errors.get(w.workflowId)) w.error = errors.get(w.workflowId);
     }
 
     const byStatus: Record<string, number> = {};
     const byName = new Map<string, { total: number; failed: number }>();
     const groups = new Map<string, { message: string; ids: string[]; count: number }>();
     for (const w of rows) {
-      byStatus[w.Status] = (byStatus[w.Status] ?? 0) + 1;
-      const name = String(w.WorkflowName ?? "?");
+      byStatus[w.status] = (byStatus[w.status] ?? 0) + 1;
+      const name = String(w.workflowName ?? "?");
       const n = byName.get(name) ?? { total: 0, failed: 0 };
       n.total++;
-      if (FAILED.has(w.Status)) n.failed++;
+      if (FAILED.has(w.status)) n.failed++;
       byName.set(name, n);
-      if (FAILED.has(w.Status)) {
-        const message = errorMessage(w.Error) || "(no error message)";
+      if (FAILED.has(w.status)) {
+        const message = errorMessage(w.error) || "(no error message)";
         const key = `${name}\u0000${normalizeError(message)}`;
         const g = groups.get(key) ?? { message, ids: [], count: 0 };
         g.count++;
-        if (g.ids.length < 3) g.ids.push(w.WorkflowUUID);
+        if (g.ids.length < 3) g.ids.push(w.workflowId);
         groups.set(key, g);
       }
     }
@@ -148,25 +139,25 @@ export const summarizeWorkflows = defineTool({
         message: string;
         count: number;
         example_ids: string[];
-        step?: { function_id: number; function_name: string };
+        step?: { stepId: number; stepName: string };
       } = { message: head(g.message, 300), count: g.count, example_ids: g.ids };
       try {
-        const steps = (await ctx.backend.listSteps(args.application_name, g.ids[0], { signal: ctx.signal }))
+        const steps = (await ctx.backend.listSteps(args.application_name, g.ids[0], {}, { signal: ctx.signal }))
           .map(normalizeStep);
         const failing = steps.find((s) => s.error);
-        if (failing) group.step = { function_id: failing.function_id, function_name: failing.function_name };
+        if (failing) group.step = { stepId: failing.stepId, stepName: failing.stepName };
       } catch {
         // the step is a courtesy; the group stands without it
       }
       errors.push(group);
     }
     const slowest = rows
-      .filter((w) => w.CreatedAt && w.UpdatedAt && w.Status !== "ENQUEUED")
+      .filter((w) => w.createdAt && w.updatedAt && w.status !== "ENQUEUED")
       .map((w) => ({
-        workflow_id: w.WorkflowUUID,
-        name: String(w.WorkflowName ?? "?"),
-        status: w.Status,
-        duration_ms: Math.max(0, Number(w.UpdatedAt) - Number(w.CreatedAt)),
+        workflow_id: w.workflowId,
+        name: String(w.workflowName ?? "?"),
+        status: w.status,
+        duration_ms: Math.max(0, epochMs(w.updatedAt) - epochMs(w.createdAt)),
       }))
       .filter((w) => Number.isFinite(w.duration_ms))
       .sort((a, b) => b.duration_ms - a.duration_ms)
@@ -194,7 +185,7 @@ export const summarizeWorkflows = defineTool({
       );
     }
     for (const e of r.errors) {
-      const step = e.step ? ` at step #${e.step.function_id} ${e.step.function_name}` : "";
+      const step = e.step ? ` at step #${e.step.stepId} ${e.step.stepName}` : "";
       lines.push(`${e.count}x ${head(e.message, 160)}${step}; e.g. ${e.example_ids.join(", ")}`);
     }
     if (r.slowest.length) {
@@ -233,16 +224,16 @@ export const listQueues = defineTool({
     >();
     let capped = false;
     for (const status of ["ENQUEUED", "PENDING"] as const) {
-      const res = await scan(ctx, args.application_name, { status, queues_only: true }, cap);
+      const res = await scan(ctx, args.application_name, { status: [status], queuesOnly: true }, cap);
       capped ||= res.capped;
       for (const w of res.rows) {
-        if (!w.QueueName) continue;
-        const name = String(w.QueueName);
+        if (!w.queueName) continue;
+        const name = w.queueName;
         const q = queues.get(name) ?? { queue_name: name, enqueued: 0, pending: 0 };
         if (status === "ENQUEUED") {
           q.enqueued++;
-          const t = Number(w.CreatedAt);
-          if (Number.isFinite(t) && (!q.oldest || t < q.oldest.t)) q.oldest = { t, id: w.WorkflowUUID };
+          const t = epochMs(w.createdAt);
+          if (Number.isFinite(t) && (!q.oldest || t < q.oldest.t)) q.oldest = { t, id: w.workflowId };
         } else q.pending++;
         queues.set(name, q);
       }
@@ -324,21 +315,18 @@ export const workflowTree = defineTool({
       }
       seen.add(id);
       const w = normalizeWorkflow(await ctx.backend.getWorkflow(args.application_name, id, opts));
-      if (depth === 0) {
-        const p = w.ParentWorkflowID ?? w.parent_workflow_id;
-        if (typeof p === "string" && p) parentOfRoot = p;
-      }
+      if (depth === 0 && w.parentWorkflowId) parentOfRoot = w.parentWorkflowId;
       nodes.push({
         workflow_id: id,
         ...(parent ? { parent } : {}),
         depth,
-        name: String(w.WorkflowName ?? "?"),
-        status: w.Status,
-        ...(w.Error ? { error: head(errorMessage(w.Error), 200) } : {}),
+        name: String(w.workflowName ?? "?"),
+        status: w.status,
+        ...(w.error ? { error: head(errorMessage(w.error), 200) } : {}),
       });
       if (depth >= args.depth) continue;
-      const steps = (await ctx.backend.listSteps(args.application_name, id, opts)).map(normalizeStep);
-      for (const child of new Set(steps.map((s) => s.child_workflow_id).filter((c): c is string => !!c))) {
+      const steps = (await ctx.backend.listSteps(args.application_name, id, {}, opts)).map(normalizeStep);
+      for (const child of new Set(steps.map((s) => s.childWorkflowId).filter((c): c is string => !!c))) {
         queue.push({ id: child, parent: id, depth: depth + 1 });
       }
     }

@@ -6,10 +6,9 @@
  */
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../core/tool.ts";
-import { applicationName, workflowId, workflowRef } from "./_schemas.ts";
+import { applicationName, normalizeWorkflow, workflowId, workflowRef } from "./_schemas.ts";
 import { DbosMcpError, NotFoundError } from "../core/errors.ts";
-import { normalizeWorkflow } from "./_normalize.ts";
-import { age } from "./_render.ts";
+import { age, epochMs } from "./_render.ts";
 
 const mutationOutput = z.object({
   application: z.string(),
@@ -26,7 +25,7 @@ const mutationOutput = z.object({
  */
 async function statusAfter(ctx: ToolContext, app: string, id: string, what: string): Promise<string | undefined> {
   try {
-    return (await ctx.backend.getWorkflow(app, id, { signal: ctx.signal })).Status;
+    return normalizeWorkflow(await ctx.backend.getWorkflow(app, id, { signal: ctx.signal })).status;
   } catch (err) {
     if (err instanceof NotFoundError) {
       throw new NotFoundError(`No workflow '${id}' in application '${app}': nothing was ${what}.`, {
@@ -62,10 +61,10 @@ async function confirmChange(
     }
     throw err;
   }
-  const created = Number(w.CreatedAt);
+  const created = epochMs(w.createdAt);
   const started = Number.isFinite(created) ? `, started ${age(Date.now() - created)} ago` : "";
   const answer = await ctx.confirm(
-    `${change.ask} workflow ${id} (${w.WorkflowName ?? "?"}, ${w.Status}${started}) of application ${app}?`,
+    `${change.ask} workflow ${id} (${w.workflowName ?? "?"}, ${w.status}${started}) of application ${app}?`,
   );
   if (answer === "decline") {
     throw new DbosMcpError(`The user did not confirm: workflow ${id} was not ${change.done}; nothing was sent.`, {
@@ -80,8 +79,11 @@ export const cancelWorkflow = defineTool({
   name: "cancel_workflow",
   description: "Cancel a PENDING or ENQUEUED workflow: it becomes CANCELLED and stops at its next step " +
     "boundary (a step already running finishes). Interrupts work in production: confirm with the user " +
-    "first. It can be restarted later with resume_workflow.",
-  input: workflowRef,
+    "first. With cancel_children, its child workflows are cancelled too. It can be restarted later with " +
+    "resume_workflow.",
+  input: workflowRef.extend({
+    cancel_children: z.boolean().optional().describe("Also cancel the workflows it started (default false)."),
+  }),
   output: mutationOutput,
   annotations: {
     title: "Cancel workflow",
@@ -93,7 +95,9 @@ export const cancelWorkflow = defineTool({
   mutates: true,
   async handler(args, ctx) {
     await confirmChange(ctx, args.application_name, args.workflow_id, { ask: "Cancel", done: "cancelled" });
-    await ctx.backend.cancelWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal });
+    await ctx.backend.cancelWorkflow(args.application_name, args.workflow_id, {
+      cancelChildren: args.cancel_children ?? false,
+    }, { signal: ctx.signal });
     const status = await statusAfter(ctx, args.application_name, args.workflow_id, "cancelled");
     return {
       application: args.application_name,
@@ -110,8 +114,13 @@ export const cancelWorkflow = defineTool({
 export const resumeWorkflow = defineTool({
   name: "resume_workflow",
   description: "Resume a CANCELLED workflow (it restarts from its last completed step) or start an " +
-    "ENQUEUED one now, bypassing its queue. Other states are refused. Then poll get_workflow to see it finish.",
-  input: workflowRef,
+    "ENQUEUED one now, bypassing its queue (or, with queue_name, put it back on that queue). Other states are " +
+    "refused. Then poll get_workflow to see it finish.",
+  input: workflowRef.extend({
+    queue_name: z.string().min(1).max(512).optional().describe(
+      "Re-enqueue it on this queue instead of running it at once.",
+    ),
+  }),
   output: mutationOutput,
   annotations: {
     title: "Resume workflow",
@@ -122,7 +131,8 @@ export const resumeWorkflow = defineTool({
   },
   mutates: true,
   async handler(args, ctx) {
-    await ctx.backend.resumeWorkflow(args.application_name, args.workflow_id, { signal: ctx.signal });
+    const resume = args.queue_name !== undefined ? { queueName: args.queue_name } : {};
+    await ctx.backend.resumeWorkflow(args.application_name, args.workflow_id, resume, { signal: ctx.signal });
     const status = await statusAfter(ctx, args.application_name, args.workflow_id, "resumed");
     const noEffect = status === "SUCCESS" || status === "ERROR";
     return {
@@ -149,11 +159,15 @@ export const forkWorkflow = defineTool({
     application_name: applicationName,
     workflow_id: workflowId,
     start_step: z.number().int().min(0).max(1_000_000).describe(
-      "Step id (function_id from list_steps) to re-run from; 0 re-runs everything.",
+      "Step id (stepId from list_steps) to re-run from; 0 re-runs everything.",
     ),
     new_workflow_id: z.string().min(1).max(1024).optional().describe("Id for the new workflow (default: generated)."),
     application_version: z.string().min(1).max(512).optional().describe(
       "Run the fork on this application version (default: the original's).",
+    ),
+    queue_name: z.string().min(1).max(512).optional().describe("Enqueue the fork on this queue."),
+    queue_partition_key: z.string().min(1).max(512).optional().describe(
+      "Partition key, when queue_name is a partitioned queue.",
     ),
   }),
   output: z.object({
@@ -177,9 +191,11 @@ export const forkWorkflow = defineTool({
       done: "forked",
     });
     const newId = await ctx.backend.forkWorkflow(args.application_name, args.workflow_id, {
-      start_step: args.start_step,
-      new_workflow_id: args.new_workflow_id,
-      application_version: args.application_version,
+      startStep: args.start_step,
+      newWorkflowId: args.new_workflow_id,
+      appVersion: args.application_version,
+      queueName: args.queue_name,
+      queuePartitionKey: args.queue_partition_key,
     }, { signal: ctx.signal });
     return {
       application: args.application_name,

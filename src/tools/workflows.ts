@@ -5,38 +5,64 @@
  */
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../core/tool.ts";
-import { type ListWorkflowsFilter, type Step, type Workflow, WORKFLOW_STATUSES } from "../backends/backend.ts";
+import { WORKFLOW_STATUSES, type WorkflowSearch } from "../backends/backend.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
-import { applicationName, stepShape, workflowId, workflowShape } from "./_schemas.ts";
+import {
+  applicationName,
+  normalizeStep,
+  normalizeWorkflow,
+  stepShape,
+  type StepView,
+  workflowId,
+  workflowShape,
+  type WorkflowView,
+} from "./_schemas.ts";
 import { timeArg } from "./_time.ts";
 import { byteLength, clip, clipFields, jsonBytes } from "../core/budget.ts";
-import { cursorAfter, decodeCursor, encodeCursor, type PageCursor, queryKey } from "./_cursor.ts";
-import { isoTime, pairs, stepLine, workflowLine } from "./_render.ts";
-import { normalizeStep, normalizeWorkflow } from "./_normalize.ts";
+import { createdMs, cursorAfter, decodeCursor, encodeCursor, type PageCursor, queryKey } from "./_cursor.ts";
+import { pairs, stepLine, workflowLine } from "./_render.ts";
 
 /** Default and largest page of `list_workflows`. */
 export const LIST_LIMIT = { default: 20, max: 500 } as const;
 
-const statusArg = z.preprocess(
+const status = z.preprocess(
   (v) => typeof v === "string" ? v.trim().toUpperCase() : v,
   z.enum(WORKFLOW_STATUSES, {
     error: () => `must be one of ${WORKFLOW_STATUSES.join(", ")}`,
   }),
-).optional().describe(`Only workflows in this status: ${WORKFLOW_STATUSES.join(", ")}.`);
+);
+
+/** A filter that takes one value or a list of them (any matches); `max` bounds each value's length. */
+function oneOrMany<T extends z.ZodType<string>>(item: T, what: string) {
+  return z.union([item, z.array(item).min(1).max(100)]).optional().describe(
+    `${what} (one value, or a list: any matches).`,
+  );
+}
+
+const name = (max: number) => z.string().min(1).max(max);
 
 const listInput = z.strictObject({
   application_name: applicationName,
-  workflow_uuids: z.array(z.string().min(1).max(1024)).max(500).optional().describe(
-    "Only these workflow ids.",
-  ),
-  workflow_name: z.string().min(1).max(512).optional().describe("Only workflows of this workflow function name."),
-  authenticated_user: z.string().min(1).max(512).optional().describe("Only workflows started by this user."),
+  workflow_uuids: z.array(name(1024)).max(500).optional().describe("Only these workflow ids."),
+  workflow_name: oneOrMany(name(512), "Only workflows of this workflow function name"),
+  status: oneOrMany(status, `Only workflows in this status: ${WORKFLOW_STATUSES.join(", ")}`),
+  authenticated_user: oneOrMany(name(512), "Only workflows started by this user"),
+  application_version: oneOrMany(name(512), "Only workflows of this application version"),
+  executor_id: oneOrMany(name(512), "Only workflows last run by this executor"),
+  queue_name: oneOrMany(name(512), "Only workflows on this queue"),
+  forked_from: oneOrMany(name(1024), "Only workflows forked from this workflow id"),
+  parent_workflow_id: oneOrMany(name(1024), "Only children of this workflow id"),
+  workflow_id_prefix: oneOrMany(name(1024), "Only workflow ids starting with this"),
+  schedule_name: oneOrMany(name(512), "Only workflows started by this schedule"),
   start_time: timeArg("Only workflows created at or after this time"),
   end_time: timeArg("Only workflows created at or before this time"),
-  status: statusArg,
-  application_version: z.string().min(1).max(512).optional().describe("Only workflows of this application version."),
-  forked_from: z.string().min(1).max(1024).optional().describe("Only workflows forked from this workflow id."),
-  queue_name: z.string().min(1).max(512).optional().describe("Only workflows on this queue."),
+  completed_after: timeArg("Only workflows completed at or after this time"),
+  completed_before: timeArg("Only workflows completed at or before this time"),
+  dequeued_after: timeArg("Only workflows dequeued at or after this time"),
+  dequeued_before: timeArg("Only workflows dequeued at or before this time"),
+  has_parent: z.boolean().optional().describe("Only child workflows (true) or only top-level ones (false)."),
+  was_forked_from: z.boolean().optional().describe("Only workflows a fork was made from (true), or none was (false)."),
+  queues_only: z.boolean().optional().describe("Only workflows that are on a queue."),
   limit: z.number().int().min(1).max(LIST_LIMIT.max).default(LIST_LIMIT.default).describe(
     `Page size (default ${LIST_LIMIT.default}, at most ${LIST_LIMIT.max}).`,
   ),
@@ -47,20 +73,49 @@ const listInput = z.strictObject({
     "Workflows to skip (prefer cursor: offsets shift when workflows arrive).",
   ),
   sort_desc: z.boolean().optional().describe("Newest first (default false: oldest first)."),
-  workflow_id_prefix: z.string().min(1).max(1024).optional().describe("Only workflow ids starting with this."),
   load_input: z.boolean().optional().describe("Include each workflow's input (default false; can be large)."),
-  load_output: z.boolean().optional().describe("Include each workflow's output (default false; can be large)."),
-  executor_id: z.string().min(1).max(512).optional().describe("Only workflows last run by this executor."),
-  queues_only: z.boolean().optional().describe("Only workflows that are on a queue."),
+  load_output: z.boolean().optional().describe("Include each workflow's output and error (default false)."),
 });
 
 type ListArgs = z.output<typeof listInput>;
+
+const list = (v: string | string[] | undefined): string[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v : [v];
+
+/** The v2 search filter of `list_workflows`' arguments (the official server's argument names). */
+function searchOf(args: ListArgs): WorkflowSearch {
+  return {
+    workflowIds: args.workflow_uuids,
+    workflowName: list(args.workflow_name),
+    status: list(args.status),
+    user: list(args.authenticated_user),
+    appVersion: list(args.application_version),
+    executorId: list(args.executor_id),
+    queueName: list(args.queue_name),
+    forkedFrom: list(args.forked_from),
+    parentWorkflowId: list(args.parent_workflow_id),
+    workflowIdPrefix: list(args.workflow_id_prefix),
+    scheduleName: list(args.schedule_name),
+    startTime: args.start_time,
+    endTime: args.end_time,
+    completedAfter: args.completed_after,
+    completedBefore: args.completed_before,
+    dequeuedAfter: args.dequeued_after,
+    dequeuedBefore: args.dequeued_before,
+    hasParent: args.has_parent,
+    wasForkedFrom: args.was_forked_from,
+    queuesOnly: args.queues_only,
+    sortDesc: args.sort_desc,
+    loadInput: args.load_input,
+    loadOutput: args.load_output,
+  };
+}
 
 /** What `list_workflows` returns. */
 interface ListResult {
   [key: string]: unknown;
   application: string;
-  workflows: Workflow[];
+  workflows: WorkflowView[];
   count: number;
   next_cursor?: string;
   next_offset?: number;
@@ -90,7 +145,7 @@ function listQuery(args: ListArgs): { q: string; prev: PageCursor | undefined } 
 function listResult(
   args: ListArgs,
   query: { q: string; prev: PageCursor | undefined },
-  page: Workflow[],
+  page: WorkflowView[],
   more: boolean,
   note?: string,
 ): ListResult {
@@ -130,18 +185,18 @@ export const listWorkflows = defineTool({
     if (prev && args.offset !== undefined) {
       throw new InvalidArgumentError("Pass either cursor or offset, not both.");
     }
-    const { application_name: _a, cursor: _c, limit, offset, ...filters } = args;
-    const filter: ListWorkflowsFilter = { ...filters, limit: limit + 1 + (prev?.ids.length ?? 0) };
+    const filter: WorkflowSearch = { ...searchOf(args), limit: args.limit + 1 + (prev?.ids.length ?? 0) };
     if (prev) {
       // Continue at the cursor's creation time (inclusive) and skip what was already returned there.
       const at = new Date(prev.t).toISOString();
-      if (args.sort_desc) filter.end_time = args.end_time && args.end_time < at ? args.end_time : at;
-      else filter.start_time = args.start_time && args.start_time > at ? args.start_time : at;
-    } else if (offset !== undefined) {
-      filter.offset = offset;
+      if (args.sort_desc) filter.endTime = args.end_time && args.end_time < at ? args.end_time : at;
+      else filter.startTime = args.start_time && args.start_time > at ? args.start_time : at;
+    } else if (args.offset !== undefined) {
+      filter.offset = args.offset;
     }
     let rows = await ctx.backend.listWorkflows(args.application_name, filter, { signal: ctx.signal });
-    if (prev) rows = rows.filter((w) => !(Number(w.CreatedAt) === prev.t && prev.ids.includes(w.WorkflowUUID)));
+    if (prev) rows = rows.filter((w) => !(createdMs(w.createdAt) === prev.t && prev.ids.includes(w.workflowId)));
+    const limit = args.limit;
     const page = rows.slice(0, limit).map((w) => clipWorkflow(normalizeWorkflow(w), ctx));
     return listResult(args, query, page, rows.length > limit);
   },
@@ -173,10 +228,10 @@ function renderList(r: ListResult): string {
   return lines.join("\n");
 }
 
-const PAYLOAD_FIELDS = ["Input", "Output", "Error"] as const;
+const PAYLOAD_FIELDS = ["input", "output", "error"] as const;
 
 /** Clips a workflow's payload fields to the per-field budget. */
-function clipWorkflow(w: Workflow, ctx: ToolContext): Workflow {
+function clipWorkflow(w: WorkflowView, ctx: ToolContext): WorkflowView {
   return clipFields(w, PAYLOAD_FIELDS, ctx.limits.maxFieldBytes, "get_workflow with full: true shows all of it");
 }
 
@@ -184,11 +239,11 @@ const getInput = z.strictObject({
   application_name: applicationName,
   workflow_id: workflowId,
   full: z.boolean().optional().describe(
-    "Show Input, Output and Error whole instead of clipped to about 1 KB each (the answer stays within " +
+    "Show input, output and error whole instead of clipped to about 1 KB each (the answer stays within " +
       "its total budget: page through a large field with fields and byte_offset).",
   ),
   fields: z.array(z.enum(PAYLOAD_FIELDS)).min(1).max(3).optional().describe(
-    "Only these payload fields (default all three), e.g. ['Error'].",
+    "Only these payload fields (default all three), e.g. ['error'].",
   ),
   byte_offset: z.number().int().min(0).optional().describe(
     "With one field in fields: start that field at this byte, to read a large value in parts.",
@@ -204,20 +259,20 @@ type GetArgs = z.output<typeof getInput>;
 interface GetResult {
   [key: string]: unknown;
   application: string;
-  workflow: Workflow;
+  workflow: WorkflowView;
   parent_workflow_id?: string;
-  steps?: Step[];
+  steps?: StepView[];
   failing_step?: number;
   child_workflow_ids?: string[];
   note?: string;
 }
 
-function selectPayload(w: Workflow, args: GetArgs, ctx: ToolContext, budget: number): Workflow {
-  const out: Workflow = { ...w };
+function selectPayload(w: WorkflowView, args: GetArgs, ctx: ToolContext, budget: number): WorkflowView {
+  const out: WorkflowView = { ...w };
   for (const f of PAYLOAD_FIELDS) if (args.fields && !args.fields.includes(f)) delete out[f];
   if (args.byte_offset !== undefined) {
     if (!args.fields || args.fields.length !== 1) {
-      throw new InvalidArgumentError("byte_offset needs exactly one field in fields, e.g. fields: ['Output'].");
+      throw new InvalidArgumentError("byte_offset needs exactly one field in fields, e.g. fields: ['output'].");
     }
     const f = args.fields[0];
     if (typeof out[f] === "string") {
@@ -245,7 +300,7 @@ export const getWorkflow = defineTool({
     workflow: workflowShape,
     parent_workflow_id: z.string().optional().describe("The workflow that started this one, if any."),
     steps: z.array(stepShape).optional(),
-    failing_step: z.number().int().optional().describe("function_id of the first step that failed."),
+    failing_step: z.number().int().optional().describe("stepId of the first step that failed."),
     child_workflow_ids: z.array(z.string()).optional().describe("Workflows this one started (from its steps)."),
     note: z.string().optional(),
   }),
@@ -258,15 +313,14 @@ export const getWorkflow = defineTool({
       application: args.application_name,
       workflow: selectPayload(raw, args, ctx, ctx.limits.maxResultBytes),
     };
-    const parent = raw.ParentWorkflowID ?? raw.parent_workflow_id;
-    if (typeof parent === "string" && parent !== "") out.parent_workflow_id = parent;
+    if (raw.parentWorkflowId) out.parent_workflow_id = raw.parentWorkflowId;
     if (args.include_steps) {
-      const steps = (await ctx.backend.listSteps(args.application_name, args.workflow_id, opts))
+      const steps = (await ctx.backend.listSteps(args.application_name, args.workflow_id, {}, opts))
         .map((st) => clipStep(normalizeStep(st), ctx));
       out.steps = steps;
       const failing = steps.find((st) => st.error !== undefined && st.error !== "");
-      if (failing) out.failing_step = failing.function_id;
-      const children = [...new Set(steps.map((st) => st.child_workflow_id).filter((c): c is string => !!c))];
+      if (failing) out.failing_step = failing.stepId;
+      const children = [...new Set(steps.map((st) => st.childWorkflowId).filter((c): c is string => !!c))];
       if (children.length) out.child_workflow_ids = children;
     }
     return out;
@@ -300,8 +354,8 @@ function renderGet(r: GetResult): string {
   const w = r.workflow as Record<string, unknown>;
   const lines = [workflowLine(w)];
   const times = [
-    isoTime(w.UpdatedAt) ? `updated ${isoTime(w.UpdatedAt)}` : "",
-    pairs(w, ["ApplicationVersion", "ExecutorID", "AuthenticatedUser", "ForkedFrom"]),
+    w.updatedAt ? `updated ${w.updatedAt}` : "",
+    pairs(w, ["appVersion", "executorId", "user", "forkedFrom"]),
     r.parent_workflow_id ? `parent ${r.parent_workflow_id}` : "",
   ].filter(Boolean).join("  ");
   if (times) lines.push(times);
@@ -311,7 +365,7 @@ function renderGet(r: GetResult): string {
   if (r.steps) {
     lines.push(`${r.steps.length} step(s):`);
     for (const st of r.steps) {
-      lines.push(`${st.function_id === r.failing_step ? "FAILED " : ""}${stepLine(st)}`);
+      lines.push(`${st.stepId === r.failing_step ? "FAILED " : ""}${stepLine(st)}`);
     }
   }
   if (r.child_workflow_ids) lines.push(`children: ${r.child_workflow_ids.join(", ")}`);
@@ -320,34 +374,37 @@ function renderGet(r: GetResult): string {
 }
 
 /** Clips a step's output and error to the per-field budget. */
-function clipStep(st: Step, ctx: ToolContext): Step {
+function clipStep(st: StepView, ctx: ToolContext): StepView {
   return clipFields(st, ["output", "error"], ctx.limits.maxFieldBytes, "list_steps with full: true shows all");
 }
 
 /** `list_steps`. */
 export const listSteps = defineTool({
   name: "list_steps",
-  description: "List a workflow's steps in order: step id (function_id), name, output or error, child " +
+  description: "List a workflow's steps in order: step id (stepId), name, output or error, child " +
     "workflow, start and end times. Use it to find the step where a workflow failed or stopped; pass a " +
     "step id as start_step to fork_workflow to re-run from there. Outputs are clipped to about 1 KB each " +
-    "unless full is true.",
+    "unless full is true; page long workflows with limit and offset.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_id: workflowId,
     full: z.boolean().optional().describe("Show outputs and errors whole (within the answer budget)."),
+    limit: z.number().int().min(1).max(100_000).optional().describe("At most this many steps (default all)."),
+    offset: z.number().int().min(0).max(10_000_000).optional().describe("Steps to skip."),
   }),
   output: z.object({
     application: z.string(),
     workflow_id: z.string(),
     steps: z.array(stepShape),
     count: z.number().int(),
-    failing_step: z.number().int().optional().describe("function_id of the first step that failed."),
+    failing_step: z.number().int().optional().describe("stepId of the first step that failed."),
     note: z.string().optional(),
   }),
   annotations: { title: "List steps", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
-    const raw = await ctx.backend.listSteps(args.application_name, args.workflow_id, { signal: ctx.signal });
+    const page = { limit: args.limit, offset: args.offset };
+    const raw = await ctx.backend.listSteps(args.application_name, args.workflow_id, page, { signal: ctx.signal });
     const steps = raw.map(normalizeStep).map((st) => args.full ? st : clipStep(st, ctx));
     const failing = steps.find((st) => st.error !== undefined && st.error !== "");
     return {
@@ -355,7 +412,7 @@ export const listSteps = defineTool({
       workflow_id: args.workflow_id,
       steps,
       count: steps.length,
-      ...(failing ? { failing_step: failing.function_id } : {}),
+      ...(failing ? { failing_step: failing.stepId } : {}),
     };
   },
   fit(result, maxBytes) {
@@ -377,14 +434,14 @@ export const listSteps = defineTool({
 
 function renderSteps(r: {
   workflow_id: string;
-  steps: Step[];
+  steps: StepView[];
   count: number;
   failing_step?: number;
   note?: string;
 }): string {
   if (r.count === 0) return `Workflow ${r.workflow_id} has no recorded steps.`;
   const lines = [`${r.count} step(s) of ${r.workflow_id}:`];
-  for (const st of r.steps) lines.push(`${st.function_id === r.failing_step ? "FAILED " : ""}${stepLine(st)}`);
+  for (const st of r.steps) lines.push(`${st.stepId === r.failing_step ? "FAILED " : ""}${stepLine(st)}`);
   if (r.note) lines.push(r.note);
   return lines.join("\n");
 }

@@ -15,7 +15,7 @@ export interface HttpRequest {
   /** Human name of the remote service, used in error messages (e.g. "DBOS Conductor"). */
   service: string;
   /** HTTP method. */
-  method: "GET" | "POST" | "DELETE" | "PUT";
+  method: "GET" | "POST" | "DELETE" | "PUT" | "PATCH";
   /** Absolute URL. */
   url: string;
   /** Request headers. */

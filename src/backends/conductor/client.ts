@@ -1,38 +1,37 @@
 /**
- * The DBOS Conductor backend: the REST contract of `conductor-api.md`, with
- * bearer auth from a {@linkcode TokenSource}, every path segment
- * percent-encoded, a timeout on every request, bounded retries with backoff
- * for reads only, and answers mapped to typed errors.
+ * The DBOS Conductor backend: Conductor API v2 (`conductor-v2.md` section 3),
+ * `{conductor-url}/v2/orgs/{org}/apps/{app}/...`, with bearer auth from a
+ * {@linkcode TokenSource}, every path segment percent-encoded, camelCase
+ * bodies holding only what the spec lists, a timeout on every request,
+ * bounded retries with backoff for reads only, and RFC 9457 problem details
+ * turned into errors that say what to do.
  *
  * @module
  */
 import type {
   Application,
   CallOptions,
+  CancelOptions,
   Executor,
   ForkOptions,
-  ListWorkflowsFilter,
+  ResumeOptions,
   Step,
+  StepPage,
   Workflow,
   WorkflowBackend,
+  WorkflowSearch,
 } from "../backend.ts";
 import { type AccessGrant, authorizationHeader, type TokenSource } from "./token_port.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { type DbosMcpError, InvalidArgumentError, NotFoundError, UpstreamError } from "../../core/errors.ts";
 import {
-  type DbosMcpError,
-  InvalidArgumentError,
-  NotFoundError,
-  NotLoggedInError,
-  UpstreamError,
-} from "../../core/errors.ts";
-import {
-  bodyExcerpt,
   type FetchLike,
   HttpExchangeError,
   httpRequest,
   type HttpResponse,
   parseJsonBody,
 } from "../../util/http_client.ts";
+import { problemError } from "./_problem.ts";
 
 const SERVICE = "DBOS Conductor";
 const MAYBE_DONE =
@@ -40,7 +39,10 @@ const MAYBE_DONE =
 
 /** Options of {@linkcode ConductorBackend}. */
 export interface ConductorBackendOptions {
-  /** Conductor API base, e.g. `https://cloud.dbos.dev/conductor/v1alpha1`. */
+  /**
+   * Conductor API base, without `/v2`: `https://cloud.dbos.dev/conductor`
+   * (DBOS Cloud), `http://HOST:8090` (self-hosted), or any reverse-proxy prefix.
+   */
   baseUrl: string;
   /** Where access tokens come from. */
   tokens: TokenSource;
@@ -63,11 +65,11 @@ export interface ConductorBackendOptions {
 }
 
 interface Operation {
-  method: "GET" | "POST";
-  /** Path segments after `/api/{org}`; each is percent-encoded. */
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** Path segments after `/v2/orgs/{org}`, already percent-encoded. */
   segments: string[];
-  /** Append a trailing slash (the list-workflows path has one). */
-  trailingSlash?: boolean;
+  /** Query parameters (only those set are sent). */
+  query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   mutates: boolean;
   /** Describes the operation for error messages ("list workflows of application 'x'"). */
@@ -92,6 +94,71 @@ export function pathSegment(value: string, label: string): string {
     );
   }
   return encodeURIComponent(value);
+}
+
+/** The fields of `WorkflowSearchBody` that are string lists. */
+const SEARCH_LISTS = [
+  "workflowIds",
+  "workflowName",
+  "status",
+  "user",
+  "appVersion",
+  "executorId",
+  "queueName",
+  "forkedFrom",
+  "parentWorkflowId",
+  "workflowIdPrefix",
+  "scheduleName",
+] as const;
+/** The other fields of `WorkflowSearchBody` this server sends. */
+const SEARCH_SCALARS = [
+  "startTime",
+  "endTime",
+  "completedAfter",
+  "completedBefore",
+  "dequeuedAfter",
+  "dequeuedBefore",
+  "limit",
+  "offset",
+  "sortDesc",
+  "loadInput",
+  "loadOutput",
+  "queuesOnly",
+  "wasForkedFrom",
+  "hasParent",
+] as const;
+
+/**
+ * The `WorkflowSearchBody` of a filter: only the spec's fields, a list
+ * filter only when it holds a non-empty value (an empty array is never sent:
+ * the 5.2.11 executor turns `[]` into invalid SQL), scalars only when set.
+ */
+export function searchBody(filter: WorkflowSearch): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const key of SEARCH_LISTS) {
+    const values = filter[key]?.filter((v) => typeof v === "string" && v !== "");
+    if (values && values.length > 0) body[key] = values;
+  }
+  for (const key of SEARCH_SCALARS) {
+    const value = filter[key];
+    if (value !== undefined && value !== null) body[key] = value;
+  }
+  return body;
+}
+
+/** Maps a request location of a 422 (`body.workflowName`) back to the tool argument it came from. */
+function argumentOf(location: string): string | undefined {
+  const field = location.replace(/^(body|query|path)\./, "").replace(/\[\d+\]$/, "").split(".")[0];
+  const names: Record<string, string> = {
+    workflowIds: "workflow_ids",
+    user: "authenticated_user",
+    appVersion: "application_version",
+    startStep: "start_step",
+    newWorkflowId: "new_workflow_id",
+    workflowId: "workflow_id",
+    appName: "application_name",
+  };
+  return names[field] ?? (field ? field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : undefined);
 }
 
 /**
@@ -119,23 +186,23 @@ export class ConductorBackend implements WorkflowBackend {
     };
   }
 
-  /** Lists the organization's applications. */
+  /** Lists the organization's applications (`GET /v2/orgs/{org}/apps`). */
   async listApplications(opts?: CallOptions): Promise<Application[]> {
     const res = await this.#send({
       method: "GET",
-      segments: ["applications"],
+      segments: ["apps"],
       mutates: false,
       what: "list applications",
-      notFound: "Conductor found no applications for this organization.",
+      notFound: "Conductor found no such organization: check --org (or the login's organization).",
     }, opts);
     return this.#array(res, "applications") as Application[];
   }
 
-  /** Lists an application's executors. */
+  /** Lists an application's executors (`GET A/executors`). */
   async listExecutors(app: string, opts?: CallOptions): Promise<Executor[]> {
     const res = await this.#send({
       method: "GET",
-      segments: ["applications", pathSegment(app, "application name"), "executors"],
+      segments: [...appPath(app), "executors"],
       mutates: false,
       what: `list executors of application '${app}'`,
       notFound: noApp(app),
@@ -143,19 +210,12 @@ export class ConductorBackend implements WorkflowBackend {
     return this.#array(res, "executors") as Executor[];
   }
 
-  /** Lists an application's workflows; the filter is passed through as the body. */
-  async listWorkflows(app: string, filter: ListWorkflowsFilter, opts?: CallOptions): Promise<Workflow[]> {
-    const body: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(filter)) {
-      if (v === undefined || v === null) continue;
-      if (k === "workflow_uuids" && Array.isArray(v) && v.length === 0) continue;
-      body[k] = v;
-    }
+  /** Lists an application's workflows (`POST A/workflows/search` with a `WorkflowSearchBody`). */
+  async listWorkflows(app: string, filter: WorkflowSearch, opts?: CallOptions): Promise<Workflow[]> {
     const res = await this.#send({
       method: "POST",
-      segments: ["applications", pathSegment(app, "application name"), "workflows"],
-      trailingSlash: true,
-      body,
+      segments: [...appPath(app), "workflows", "search"],
+      body: searchBody(filter),
       mutates: false,
       what: `list workflows of application '${app}'`,
       notFound: noApp(app),
@@ -163,7 +223,7 @@ export class ConductorBackend implements WorkflowBackend {
     return this.#array(res, "workflows") as Workflow[];
   }
 
-  /** Gets one workflow. */
+  /** Gets one workflow (`GET A/workflows/{id}`). */
   async getWorkflow(app: string, workflowId: string, opts?: CallOptions): Promise<Workflow> {
     const res = await this.#send({
       method: "GET",
@@ -177,14 +237,15 @@ export class ConductorBackend implements WorkflowBackend {
       if (doc === null) throw new NotFoundError(noWorkflow(app, workflowId));
       throw unexpected("a workflow", doc);
     }
-    return doc as Workflow;
+    return withoutSchema(doc) as Workflow;
   }
 
-  /** Lists a workflow's steps. */
-  async listSteps(app: string, workflowId: string, opts?: CallOptions): Promise<Step[]> {
+  /** Lists a workflow's steps (`GET A/workflows/{id}/steps`, with `limit` and `offset`). */
+  async listSteps(app: string, workflowId: string, page: StepPage = {}, opts?: CallOptions): Promise<Step[]> {
     const res = await this.#send({
       method: "GET",
       segments: [...workflowPath(app, workflowId), "steps"],
+      query: { limit: page.limit, offset: page.offset },
       mutates: false,
       what: `list steps of workflow '${workflowId}' of application '${app}'`,
       notFound: noWorkflow(app, workflowId),
@@ -192,33 +253,46 @@ export class ConductorBackend implements WorkflowBackend {
     return this.#array(res, "steps") as Step[];
   }
 
-  /** Cancels a workflow. Sent exactly once. */
-  async cancelWorkflow(app: string, workflowId: string, opts?: CallOptions): Promise<void> {
+  /** Cancels a workflow (`POST A/workflows/{id}/cancel`). Sent exactly once. */
+  async cancelWorkflow(
+    app: string,
+    workflowId: string,
+    options: CancelOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
     await this.#send({
       method: "POST",
       segments: [...workflowPath(app, workflowId), "cancel"],
+      body: { cancelChildren: options.cancelChildren ?? false },
       mutates: true,
       what: `cancel workflow '${workflowId}' of application '${app}'`,
       notFound: noWorkflow(app, workflowId),
     }, opts);
   }
 
-  /** Resumes a workflow. Sent exactly once. */
-  async resumeWorkflow(app: string, workflowId: string, opts?: CallOptions): Promise<void> {
+  /** Resumes a workflow (`POST A/workflows/{id}/resume`). Sent exactly once. */
+  async resumeWorkflow(
+    app: string,
+    workflowId: string,
+    options: ResumeOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
     await this.#send({
       method: "POST",
       segments: [...workflowPath(app, workflowId), "resume"],
+      body: options.queueName !== undefined ? { queueName: options.queueName } : {},
       mutates: true,
       what: `resume workflow '${workflowId}' of application '${app}'`,
       notFound: noWorkflow(app, workflowId),
     }, opts);
   }
 
-  /** Forks a workflow from a step; returns the new workflow's id. Sent exactly once. */
+  /** Forks a workflow from a step (`POST A/workflows/{id}/fork`); returns the new workflow's id. Sent exactly once. */
   async forkWorkflow(app: string, workflowId: string, fork: ForkOptions, opts?: CallOptions): Promise<string> {
-    const body: Record<string, unknown> = { start_step: fork.start_step };
-    if (fork.application_version !== undefined) body.application_version = fork.application_version;
-    if (fork.new_workflow_id !== undefined) body.new_workflow_id = fork.new_workflow_id;
+    const body: Record<string, unknown> = { startStep: fork.startStep };
+    for (const key of ["appVersion", "newWorkflowId", "queueName", "queuePartitionKey"] as const) {
+      if (fork[key] !== undefined) body[key] = fork[key];
+    }
     const res = await this.#send({
       method: "POST",
       segments: [...workflowPath(app, workflowId), "fork"],
@@ -228,8 +302,8 @@ export class ConductorBackend implements WorkflowBackend {
       notFound: noWorkflow(app, workflowId),
     }, opts);
     const doc = parseJsonBody(res, SERVICE);
-    const id = isObject(doc) ? (doc.workflow_id ?? doc.new_workflow_id) : undefined;
-    if (typeof id !== "string" || id === "") throw unexpected("an object with workflow_id", doc);
+    const id = isObject(doc) ? doc.workflowId : undefined;
+    if (typeof id !== "string" || id === "") throw unexpected("an object with workflowId", doc);
     return id;
   }
 
@@ -241,10 +315,14 @@ export class ConductorBackend implements WorkflowBackend {
   #array(res: HttpResponse, what: string): Record<string, unknown>[] {
     const doc = parseJsonBody(res, SERVICE);
     if (!Array.isArray(doc)) throw unexpected(`an array of ${what}`, doc);
-    return doc.filter(isObject);
+    return doc.filter(isObject).map(withoutSchema);
   }
 
-  /** Sends one operation: auth, one refresh on 401/403, bounded retries for reads. */
+  /**
+   * Sends one operation: auth; on a 401 or 403, the token source is asked
+   * once for fresh credentials (it may instead throw an error that says what
+   * to change, e.g. an API key's scope); bounded retries for reads.
+   */
   async #send(op: Operation, opts?: CallOptions): Promise<HttpResponse> {
     let grant = await this.#opts.tokens.getAccess(opts);
     let refreshed = false;
@@ -275,7 +353,7 @@ export class ConductorBackend implements WorkflowBackend {
           continue;
         }
       }
-      const err = this.#statusError(op, res);
+      const err = this.#statusError(op, res, grant);
       if (attempt < attempts && err.retryable) {
         await this.#backoff(attempt, res.headers.get("retry-after"), opts);
         continue;
@@ -285,53 +363,31 @@ export class ConductorBackend implements WorkflowBackend {
   }
 
   #request(op: Operation, grant: AccessGrant, opts?: CallOptions): Promise<HttpResponse> {
-    const path = ["api", pathSegment(grant.organization, "organization"), ...op.segments].join("/");
-    const url = `${this.#opts.baseUrl}/${path}${op.trailingSlash ? "/" : ""}`;
+    const path = ["v2", "orgs", pathSegment(grant.organization, "organization"), ...op.segments].join("/");
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(op.query ?? {})) if (v !== undefined) query.set(k, String(v));
+    const qs = query.size > 0 ? `?${query}` : "";
+    const headers: Record<string, string> = { "Accept": "application/json, application/problem+json" };
+    Object.assign(headers, authorizationHeader(grant));
+    if (op.body !== undefined) headers["Content-Type"] = "application/json";
     return httpRequest({
       service: SERVICE,
       method: op.method,
-      url,
-      headers: {
-        ...authorizationHeader(grant),
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-      },
+      url: `${this.#opts.baseUrl}/${path}${qs}`,
+      headers,
       body: op.body === undefined ? undefined : JSON.stringify(op.body),
       timeoutMs: this.#opts.timeoutMs,
       signal: opts?.signal,
     }, this.#opts.fetch);
   }
 
-  #statusError(op: Operation, res: HttpResponse): DbosMcpError {
-    const detail = res.text.trim() ? `: ${bodyExcerpt(res.text)}` : "";
-    const s = res.status;
-    if (s === 401 || s === 403) {
-      return new NotLoggedInError(
-        `DBOS Conductor refused to ${op.what} (HTTP ${s}): the login is missing, expired or not allowed for this organization.`,
-      );
-    }
-    if (s === 404) return new NotFoundError(op.notFound);
-    if (s === 429) {
-      const after = Number(res.headers.get("retry-after") ?? NaN);
-      const wait = Number.isFinite(after) && after >= 0 ? `, asking to wait ${after} s` : "";
-      return new UpstreamError(`DBOS Conductor is rate-limiting requests (HTTP 429${wait}) and did not ${op.what}.`, {
-        status: s,
-        hint: "Wait a little, then try again.",
-      });
-    }
-    if (s >= 500) {
-      return new UpstreamError(`DBOS Conductor failed to ${op.what} (HTTP ${s})${detail}.`, {
-        status: s,
-        retryable: !op.mutates,
-        hint: op.mutates
-          ? MAYBE_DONE
-          : "Try again; if it keeps failing, check the application's executors with list_executors.",
-      });
-    }
-    return new UpstreamError(`DBOS Conductor could not ${op.what} (HTTP ${s})${detail}.`, {
-      status: s,
-      retryable: false,
-      hint: "Workflow operations need an AVAILABLE application: check list_applications and the arguments.",
+  #statusError(op: Operation, res: HttpResponse, grant: AccessGrant): DbosMcpError {
+    return problemError(res, {
+      what: op.what,
+      mutates: op.mutates,
+      notFound: op.notFound,
+      credential: grant.token === null ? "none" : "login",
+      argumentOf,
     });
   }
 
@@ -343,13 +399,19 @@ export class ConductorBackend implements WorkflowBackend {
   }
 }
 
+function appPath(app: string): string[] {
+  return ["apps", pathSegment(app, "application name")];
+}
+
 function workflowPath(app: string, workflowId: string): string[] {
-  return [
-    "applications",
-    pathSegment(app, "application name"),
-    "workflows",
-    pathSegment(workflowId, "workflow id"),
-  ];
+  return [...appPath(app), "workflows", pathSegment(workflowId, "workflow id")];
+}
+
+/** An answer object without the `$schema` key the v2 API adds to single objects. */
+function withoutSchema(doc: Record<string, unknown>): Record<string, unknown> {
+  if (!("$schema" in doc)) return doc;
+  const { $schema: _ignored, ...rest } = doc;
+  return rest;
 }
 
 function noApp(app: string): string {
@@ -368,6 +430,7 @@ function unexpected(expected: string, got: unknown): UpstreamError {
   const kind = got === null ? "null" : Array.isArray(got) ? "an array" : typeof got;
   return new UpstreamError(`DBOS Conductor answered with ${kind} where ${expected} was expected.`, {
     retryable: false,
-    hint: "Check that --conductor-url points at a DBOS Conductor API base (ending in /v1alpha1).",
+    hint:
+      "Check that --conductor-url points at a DBOS Conductor API base (e.g. https://cloud.dbos.dev/conductor, or http://HOST:8090 self-hosted), without /v2.",
   });
 }

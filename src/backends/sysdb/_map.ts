@@ -1,10 +1,10 @@
-// Maps between the DBOS client's shapes and the contract's (see
-// `conductor-api.md`): the list filter to the client's camelCase input, and
-// the client's workflows and steps to the PascalCase workflow and snake_case
-// step shapes, with numbers as strings, errors as their message text, and
-// inputs and outputs as readable text (JSON where the value allows it). Pure
-// functions: nothing here touches a database or imports the DBOS SDK.
-import type { ListWorkflowsFilter, Step, Workflow } from "../backend.ts";
+// Maps between the DBOS client's shapes and Conductor v2's (see
+// `conductor-v2.md` sections 3.1 and 7): the v2 search filter to the
+// client's `GetWorkflowsInput`, and the client's workflows and steps to v2's
+// `Workflow` and `Step`, with times as ISO 8601, errors as their message
+// text, and inputs and outputs as readable text (JSON where the value allows
+// it). Pure functions: nothing here touches a database or imports the DBOS SDK.
+import type { Step, Workflow, WorkflowSearch } from "../backend.ts";
 
 /** The parts of the DBOS client's `WorkflowStatus` this module reads. */
 export interface ClientWorkflow {
@@ -54,100 +54,130 @@ export interface ClientStep {
 /** The DBOS client's list filter (`GetWorkflowsInput`), for the keys this server sets. */
 export interface ClientListInput {
   workflowIDs?: string[];
-  workflowName?: string;
-  authenticatedUser?: string;
+  workflowName?: string[];
+  status?: string[];
+  authenticatedUser?: string[];
+  applicationVersion?: string[];
+  executorId?: string[];
+  queueName?: string[];
+  forkedFrom?: string[];
+  parentWorkflowID?: string[];
+  workflow_id_prefix?: string[];
+  scheduleName?: string[];
   startTime?: string;
   endTime?: string;
-  status?: string;
-  applicationVersion?: string;
-  forkedFrom?: string;
-  queueName?: string;
+  completedAfter?: string;
+  completedBefore?: string;
+  dequeuedAfter?: string;
+  dequeuedBefore?: string;
   limit?: number;
   offset?: number;
   sortDesc?: boolean;
-  workflow_id_prefix?: string;
   loadInput: boolean;
   loadOutput: boolean;
-  executorId?: string;
   queuesOnly?: boolean;
+  wasForkedFrom?: boolean;
+  hasParent?: boolean;
   applicationName?: string;
 }
 
+/** v2 list filters and the client's name for each. */
+const LIST_KEYS = [
+  ["workflowIds", "workflowIDs"],
+  ["workflowName", "workflowName"],
+  ["status", "status"],
+  ["user", "authenticatedUser"],
+  ["appVersion", "applicationVersion"],
+  ["executorId", "executorId"],
+  ["queueName", "queueName"],
+  ["forkedFrom", "forkedFrom"],
+  ["parentWorkflowId", "parentWorkflowID"],
+  ["workflowIdPrefix", "workflow_id_prefix"],
+  ["scheduleName", "scheduleName"],
+] as const;
+
+/** v2 scalar filters the client takes under the same name. */
+const SCALAR_KEYS = [
+  "startTime",
+  "endTime",
+  "completedAfter",
+  "completedBefore",
+  "dequeuedAfter",
+  "dequeuedBefore",
+  "limit",
+  "sortDesc",
+  "wasForkedFrom",
+  "hasParent",
+] as const;
+
 /**
- * The client's list input for a contract filter. `scope` restricts the list
+ * The client's list input for a v2 search filter. `scope` restricts the list
  * to one application of a shared system database (plus unclaimed rows, as
- * DBOS does). Inputs and outputs load only when asked, as in the contract.
+ * DBOS does). Inputs and outputs load only when asked, as in the contract;
+ * an empty list filter is no filter.
  */
-export function toClientListInput(filter: ListWorkflowsFilter, scope: string | undefined): ClientListInput {
-  const input: ClientListInput = {
-    loadInput: filter.load_input ?? false,
-    loadOutput: filter.load_output ?? false,
-  };
-  if (filter.workflow_uuids && filter.workflow_uuids.length > 0) input.workflowIDs = [...filter.workflow_uuids];
-  if (filter.workflow_name !== undefined) input.workflowName = filter.workflow_name;
-  if (filter.authenticated_user !== undefined) input.authenticatedUser = filter.authenticated_user;
-  if (filter.start_time !== undefined) input.startTime = filter.start_time;
-  if (filter.end_time !== undefined) input.endTime = filter.end_time;
-  if (filter.status !== undefined) input.status = filter.status;
-  if (filter.application_version !== undefined) input.applicationVersion = filter.application_version;
-  if (filter.forked_from !== undefined) input.forkedFrom = filter.forked_from;
-  if (filter.queue_name !== undefined) input.queueName = filter.queue_name;
-  if (filter.limit !== undefined) input.limit = filter.limit;
+export function toClientListInput(filter: WorkflowSearch, scope: string | undefined): ClientListInput {
+  const input: ClientListInput = { loadInput: filter.loadInput ?? false, loadOutput: filter.loadOutput ?? false };
+  for (const [v2, client] of LIST_KEYS) {
+    const values = filter[v2]?.filter((v) => typeof v === "string" && v !== "");
+    if (values && values.length > 0) input[client] = [...values];
+  }
+  for (const key of SCALAR_KEYS) {
+    const value = filter[key];
+    if (value !== undefined) (input as unknown as Record<string, unknown>)[key] = value;
+  }
   if (filter.offset !== undefined && filter.offset > 0) input.offset = filter.offset;
-  if (filter.sort_desc !== undefined) input.sortDesc = filter.sort_desc;
-  if (filter.workflow_id_prefix !== undefined) input.workflow_id_prefix = filter.workflow_id_prefix;
-  if (filter.executor_id !== undefined) input.executorId = filter.executor_id;
-  if (filter.queues_only) input.queuesOnly = true;
+  if (filter.queuesOnly) input.queuesOnly = true;
   if (scope !== undefined) input.applicationName = scope;
   return input;
 }
 
-/** A workflow in the contract's shape: absent values are left out, numbers become strings. */
+/** A workflow in v2's shape: absent values are left out, times become ISO 8601. */
 export function toWorkflow(w: ClientWorkflow): Workflow {
-  const out: Workflow = { WorkflowUUID: w.workflowID, Status: w.status, WorkflowName: w.workflowName };
-  const put = (key: string, value: string | boolean | undefined) => {
+  const out: Workflow = { workflowId: w.workflowID, status: w.status, workflowName: w.workflowName };
+  const put = (key: string, value: string | number | boolean | undefined) => {
     if (value !== undefined) out[key] = value;
   };
-  put("WorkflowClassName", nonEmpty(w.workflowClassName));
-  put("WorkflowConfigName", nonEmpty(w.workflowConfigName));
-  put("AuthenticatedUser", nonEmpty(w.authenticatedUser));
-  put("AssumedRole", nonEmpty(w.assumedRole));
-  put("AuthenticatedRoles", w.authenticatedRoles?.length ? JSON.stringify(w.authenticatedRoles) : undefined);
-  put("Input", w.input === undefined ? undefined : valueText(w.input));
-  put("Output", w.output === undefined || w.output === null ? undefined : valueText(w.output));
-  put("Error", w.error === undefined || w.error === null ? undefined : errorText(w.error));
-  put("CreatedAt", epochText(w.createdAt));
-  put("UpdatedAt", epochText(w.updatedAt));
-  put("QueueName", nonEmpty(w.queueName));
-  put("ApplicationVersion", nonEmpty(w.applicationVersion));
-  put("ExecutorID", nonEmpty(w.executorId));
-  put("WorkflowTimeoutMS", epochText(w.timeoutMS));
-  put("WorkflowDeadlineEpochMS", epochText(w.deadlineEpochMS));
-  put("DeduplicationID", nonEmpty(w.deduplicationID));
-  put("Priority", epochText(w.priority));
-  put("QueuePartitionKey", nonEmpty(w.queuePartitionKey));
-  put("DequeuedAt", epochText(w.dequeuedAt));
-  put("ForkedFrom", nonEmpty(w.forkedFrom));
-  put("WasForkedFrom", w.wasForkedFrom ?? false);
-  put("ParentWorkflowID", nonEmpty(w.parentWorkflowID));
-  put("DelayUntilEpochMS", epochText(w.delayUntilEpochMS));
-  put("CompletedAt", epochText(w.completedAt));
-  put("Attributes", w.attributes === undefined || w.attributes === null ? undefined : valueText(w.attributes));
-  put("ScheduleName", nonEmpty(w.scheduleName));
-  put("ApplicationName", nonEmpty(w.applicationName));
+  put("workflowClass", nonEmpty(w.workflowClassName));
+  put("workflowConfig", nonEmpty(w.workflowConfigName));
+  put("user", nonEmpty(w.authenticatedUser));
+  put("assumedRole", nonEmpty(w.assumedRole));
+  put("roles", w.authenticatedRoles?.length ? JSON.stringify(w.authenticatedRoles) : undefined);
+  put("input", w.input === undefined ? undefined : valueText(w.input));
+  put("output", w.output === undefined || w.output === null ? undefined : valueText(w.output));
+  put("error", w.error === undefined || w.error === null ? undefined : errorText(w.error));
+  put("createdAt", isoTime(w.createdAt));
+  put("updatedAt", isoTime(w.updatedAt));
+  put("attributes", w.attributes === undefined || w.attributes === null ? undefined : valueText(w.attributes));
+  put("scheduleName", nonEmpty(w.scheduleName));
+  put("queueName", nonEmpty(w.queueName));
+  put("appVersion", nonEmpty(w.applicationVersion));
+  put("executorId", nonEmpty(w.executorId));
+  put("timeoutMs", finite(w.timeoutMS));
+  put("deadline", isoTime(w.deadlineEpochMS));
+  put("deduplicationId", nonEmpty(w.deduplicationID));
+  put("priority", finite(w.priority) ?? 0);
+  put("queuePartitionKey", nonEmpty(w.queuePartitionKey));
+  put("forkedFrom", nonEmpty(w.forkedFrom));
+  put("wasForkedFrom", w.wasForkedFrom ?? false);
+  put("parentWorkflowId", nonEmpty(w.parentWorkflowID));
+  put("dequeuedAt", isoTime(w.dequeuedAt));
+  put("delayUntil", isoTime(w.delayUntilEpochMS));
+  put("completedAt", isoTime(w.completedAt));
+  put("applicationName", nonEmpty(w.applicationName));
   return out;
 }
 
-/** A step in the contract's shape: a numeric id, text everywhere else. */
+/** A step in v2's shape: a numeric id, times as ISO 8601, text everywhere else. */
 export function toStep(s: ClientStep): Step {
-  const out: Step = { function_id: s.functionID, function_name: s.name };
+  const out: Step = { stepId: s.functionID, stepName: s.name };
   if (s.output !== undefined && s.output !== null) out.output = valueText(s.output);
   if (s.error !== undefined && s.error !== null) out.error = errorText(s.error);
-  if (s.childWorkflowID) out.child_workflow_id = s.childWorkflowID;
-  const started = epochText(s.startedAtEpochMs);
-  if (started !== undefined) out.started_at_epoch_ms = started;
-  const completed = epochText(s.completedAtEpochMs);
-  if (completed !== undefined) out.completed_at_epoch_ms = completed;
+  if (s.childWorkflowID) out.childWorkflowId = s.childWorkflowID;
+  const started = isoTime(s.startedAtEpochMs);
+  if (started !== undefined) out.startedAt = started;
+  const completed = isoTime(s.completedAtEpochMs);
+  if (completed !== undefined) out.completedAt = completed;
   return out;
 }
 
@@ -201,8 +231,16 @@ function nonEmpty(v: string | null | undefined): string | undefined {
   return v === undefined || v === null || v === "" ? undefined : v;
 }
 
-function epochText(v: number | string | null | undefined): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  const text = String(v);
-  return text === "" || text === "NaN" ? undefined : text;
+/** Epoch milliseconds (a number, or digits as text) as ISO 8601; `undefined` when absent or not a time. */
+export function isoTime(v: number | string | null | undefined): string | undefined {
+  const n = finite(v);
+  if (n === undefined) return undefined;
+  const date = new Date(n);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+function finite(v: number | string | null | undefined): number | undefined {
+  if (v === undefined || v === null || v === "") return undefined;
+  const n = typeof v === "number" ? v : Number(v);
+  return Number.isFinite(n) ? n : undefined;
 }

@@ -20,12 +20,15 @@ import type { Config } from "../../config/mod.ts";
 import type {
   Application,
   CallOptions,
+  CancelOptions,
   Executor,
   ForkOptions,
-  ListWorkflowsFilter,
+  ResumeOptions,
   Step,
+  StepPage,
   Workflow,
   WorkflowBackend,
+  WorkflowSearch,
 } from "../backend.ts";
 import type { LogFn } from "../../util/log.ts";
 import { SecretSet } from "../../core/secrets.ts";
@@ -38,7 +41,7 @@ import {
 } from "../../core/errors.ts";
 import { CLIENT_SCHEMA_VERSION, type Probe, SystemDatabase, withRetryBudget } from "./_database.ts";
 import { type DatabaseLabel, describeDatabaseError, noSchemaError, SystemDatabaseError } from "./_errors.ts";
-import { type ClientWorkflow, toClientListInput, toStep, toWorkflow } from "./_map.ts";
+import { type ClientWorkflow, isoTime, toClientListInput, toStep, toWorkflow } from "./_map.ts";
 import { type DatabaseTarget, targetsFromConfig } from "./_targets.ts";
 
 export { CLIENT_SCHEMA_VERSION, SystemDatabaseError };
@@ -153,15 +156,16 @@ export class SysdbBackend implements WorkflowBackend {
     const r = await this.#resolve(app, what);
     const rows = await this.#run(r, what, opts, () => r.db.executors(r.scope));
     return rows.map((e) => {
-      const out: Executor = { executor_id: e.executorId, derived: true, pending_workflows: e.pending };
-      if (e.applicationVersion !== null) out.application_version = e.applicationVersion;
-      if (e.lastActive !== null) out.updated_at = e.lastActive;
+      const out: Executor = { executorId: e.executorId, derived: true, pendingWorkflows: e.pending };
+      if (e.applicationVersion !== null) out.appVersion = e.applicationVersion;
+      const lastActive = isoTime(e.lastActive);
+      if (lastActive !== undefined) out.updatedAt = lastActive;
       return out;
     });
   }
 
   /** Lists workflows through the DBOS client. */
-  async listWorkflows(app: string, filter: ListWorkflowsFilter, opts?: CallOptions): Promise<Workflow[]> {
+  async listWorkflows(app: string, filter: WorkflowSearch, opts?: CallOptions): Promise<Workflow[]> {
     const what = `list the workflows of application '${app}'`;
     const r = await this.#resolve(app, what);
     const input = toClientListInput(filter, r.scope) as Parameters<DBOSClient["listWorkflows"]>[0];
@@ -179,35 +183,49 @@ export class SysdbBackend implements WorkflowBackend {
   }
 
   /** Lists a workflow's steps, in order, with outputs and errors. */
-  async listSteps(app: string, workflowId: string, opts?: CallOptions): Promise<Step[]> {
+  async listSteps(app: string, workflowId: string, page: StepPage = {}, opts?: CallOptions): Promise<Step[]> {
     const what = `list the steps of workflow '${workflowId}' of application '${app}'`;
     const r = await this.#resolve(app, what);
     const steps = await this.#run(r, what, opts, async () => {
       await this.#checkOwner(r, app, workflowId);
-      return await (await r.db.client(r.scope)).listWorkflowSteps(workflowId);
+      const options = { limit: page.limit, offset: page.offset && page.offset > 0 ? page.offset : undefined };
+      return await (await r.db.client(r.scope)).listWorkflowSteps(workflowId, options);
     });
     if (!steps) throw noWorkflow(app, workflowId);
     return steps.map(toStep);
   }
 
   /** Cancels a workflow (`DBOSClient.cancelWorkflow`); an unknown id changes nothing. */
-  async cancelWorkflow(app: string, workflowId: string, opts?: CallOptions): Promise<void> {
+  async cancelWorkflow(
+    app: string,
+    workflowId: string,
+    options: CancelOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
     const what = `cancel workflow '${workflowId}' of application '${app}'`;
     const r = await this.#resolve(app, what);
     await this.#run(r, what, opts, async () => {
       await this.#checkOwner(r, app, workflowId, "cancelled");
-      await (await r.db.client(r.scope)).cancelWorkflow(workflowId);
+      await (await r.db.client(r.scope)).cancelWorkflow(workflowId, {
+        cancelChildren: options.cancelChildren ?? false,
+      });
     }, true);
   }
 
   /** Resumes a workflow (`DBOSClient.resumeWorkflow`). */
-  async resumeWorkflow(app: string, workflowId: string, opts?: CallOptions): Promise<void> {
+  async resumeWorkflow(
+    app: string,
+    workflowId: string,
+    options: ResumeOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
     const what = `resume workflow '${workflowId}' of application '${app}'`;
     const r = await this.#resolve(app, what);
     await this.#run(r, what, opts, async () => {
       await this.#checkOwner(r, app, workflowId, "resumed");
       try {
-        await (await r.db.client(r.scope)).resumeWorkflow(workflowId);
+        const resume = options.queueName !== undefined ? { queueName: options.queueName } : undefined;
+        await (await r.db.client(r.scope)).resumeWorkflow(workflowId, resume);
       } catch (err) {
         if (err instanceof DbosErrors.DBOSNonExistentWorkflowError) throw noWorkflow(app, workflowId, "resumed");
         throw err;
@@ -222,15 +240,17 @@ export class SysdbBackend implements WorkflowBackend {
     return await this.#run(r, what, opts, async () => {
       await this.#checkOwner(r, app, workflowId, "forked");
       try {
-        return await (await r.db.client(r.scope)).forkWorkflow(workflowId, fork.start_step, {
-          newWorkflowID: fork.new_workflow_id,
-          applicationVersion: fork.application_version,
+        return await (await r.db.client(r.scope)).forkWorkflow(workflowId, fork.startStep, {
+          newWorkflowID: fork.newWorkflowId,
+          applicationVersion: fork.appVersion,
+          queueName: fork.queueName,
+          queuePartitionKey: fork.queuePartitionKey,
         });
       } catch (err) {
         if (err instanceof DbosErrors.DBOSNonExistentWorkflowError) throw noWorkflow(app, workflowId, "forked");
-        if ((err as { code?: unknown }).code === "23505" && fork.new_workflow_id !== undefined) {
+        if ((err as { code?: unknown }).code === "23505" && fork.newWorkflowId !== undefined) {
           throw new InvalidArgumentError(
-            `Cannot fork workflow '${workflowId}': a workflow with id '${fork.new_workflow_id}' already exists.`,
+            `Cannot fork workflow '${workflowId}': a workflow with id '${fork.newWorkflowId}' already exists.`,
             { hint: "Pass another new_workflow_id, or leave it out to get a generated one.", cause: err },
           );
         }
@@ -298,16 +318,16 @@ export class SysdbBackend implements WorkflowBackend {
       );
       const reason = unavailableReason(e);
       return namesOf(t, db.knownNames).map((name) => ({
-        application_name: name,
+        name,
         status: "UNAVAILABLE",
         ...base,
         reason,
       }));
     }
     const problem = schemaProblem(probe, this.#label(db, t.name ?? t.fallbackName), "serve workflows");
-    const version = probe.schemaVersion === undefined ? {} : { schema_version: String(probe.schemaVersion) };
+    const version = probe.schemaVersion === undefined ? {} : { schemaVersion: String(probe.schemaVersion) };
     return namesOf(t, probe.names).map((name) => {
-      const app: Application = { application_name: name, status: problem ? "UNAVAILABLE" : "AVAILABLE", ...base };
+      const app: Application = { name, status: problem ? "UNAVAILABLE" : "AVAILABLE", ...base };
       Object.assign(app, version);
       if (problem) app.reason = problem.reason;
       return app;
