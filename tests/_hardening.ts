@@ -21,6 +21,8 @@ export interface Figures {
   sweptBytes: number;
   /** Distinct secret values looked for. */
   secretsLookedFor: number;
+  /** The longest event-loop stall seen while the file's calls ran, in ms. */
+  stallMs?: number;
   /** Other figures, printed as `name value` (e.g. `rss growth under load (MB)`). */
   extra?: Record<string, number | string>;
   /** How long the file's tests took, in ms. */
@@ -79,6 +81,7 @@ export function describeFigures(f: Figures): string {
   if (f.fuzzedCalls !== undefined) parts.push(`${f.fuzzedCalls} fuzzed calls`);
   if (f.crashes !== undefined) parts.push(`${f.crashes} crashes`);
   if (f.faultKinds) parts.push(`${f.faultKinds.length} fault kinds survived (${f.faultKinds.join(", ")})`);
+  if (f.stallMs !== undefined) parts.push(`longest event-loop stall ${f.stallMs} ms`);
   for (const [k, v] of Object.entries(f.extra ?? {})) parts.push(`${k} ${v}`);
   parts.push(`${f.secretLeaks} secret leaks in ${mb(f.sweptBytes)} MB swept for ${f.secretsLookedFor} secrets`);
   parts.push(`${(f.durationMs / 1000).toFixed(1)} s`);

@@ -106,3 +106,41 @@ Deno.test("a plugin that changes a result in place is scrubbed and measured on w
   });
   assertEquals(outcome.resultBytes, bytesOf(result));
 });
+
+Deno.test("the generic trimming of a tool without fit cuts 200,000 items in a few measures, not one per item", async () => {
+  let renders = 0;
+  const many = defineTool({
+    ...echo,
+    name: "many",
+    render: (r) => {
+      renders++;
+      return `${r.note} (${r.items.length} items)`;
+    },
+  });
+  const pipeline = new CallPipeline({
+    tools: new Map([[many.name, many]]),
+    policy: { readOnly: false, tools: [], excludeTools: [] },
+    plugins: [],
+    context: (signal, facilities) => ({
+      ...facilities,
+      backend: new StaticBackend(),
+      login: undefined,
+      signal,
+      limits: { maxFieldBytes: 1_000, maxResultBytes: 10_000 },
+    }),
+    secrets: new SecretSet(),
+    log: () => {},
+    maxResultBytes: 10_000,
+  });
+  const answer = await pipeline.call("many", { note: "n", items: 200_000 }, new AbortController().signal, { id: "s" });
+  if (answer.kind !== "result") throw new Error(`unexpected ${answer.kind}`);
+  const { result } = answer;
+  assertEquals(result.isError, undefined, result.content[0].text);
+  const items = (result.structuredContent as { items: string[] }).items;
+  const size = new TextEncoder().encode(JSON.stringify(result.structuredContent)).length +
+    new TextEncoder().encode(result.content[0].text).length;
+  assertEquals(size <= 10_000, true, `${size} bytes`);
+  assertEquals(items.length + 1 > 0 && size + JSON.stringify(`item é ${items.length}`).length + 1 > 10_000, true);
+  assertStringIncludes(result.content[0].text, `${200_000 - items.length} item(s) dropped`);
+  assertEquals(renders < 40, true, `rendered ${renders} times`);
+});

@@ -14,7 +14,7 @@ import type { JsonObject, SchemaIssue, SessionFacilities, ToolContext, ToolDefin
 import { DbosMcpError, isNotCapable, MissingPermissionError } from "./errors.ts";
 import type { LogFn } from "../util/log.ts";
 import type { SecretSet } from "./secrets.ts";
-import { byteLength } from "./budget.ts";
+import { byteLength, jsonBytes, largestFitting, prefixBound } from "./budget.ts";
 
 /** What the pipeline needs. */
 export interface PipelineOptions {
@@ -176,11 +176,13 @@ export class CallPipeline {
     if (tool.fit) {
       fitted = tool.fit(data, max, args);
     } else {
-      const shrunk = dropTrailingItems(data, (d) => size(d, tool.render(d)) <= max);
+      const dropNote = (n: number) => `\n[${n} item(s) dropped to stay within the ${max}-byte answer budget]`;
+      // Room for the note, with as many digits as dropping every item would take.
+      const items = Object.values(data).reduce((n: number, v) => n + (Array.isArray(v) ? v.length : 0), 0);
+      const room = byteLength(dropNote(items));
+      const shrunk = dropTrailingItems(data, (d) => size(d, tool.render(d)) + room <= max, max);
       fitted = shrunk.data;
-      if (shrunk.dropped > 0) {
-        note = `\n[${shrunk.dropped} item(s) dropped to stay within the ${max}-byte answer budget]`;
-      }
+      if (shrunk.dropped > 0) note = dropNote(shrunk.dropped);
     }
     const checked = tool.output.safeParse(fitted);
     text = checked.success ? tool.render(checked.data) + note : "";
@@ -319,24 +321,34 @@ function describeIssues(issues: readonly SchemaIssue[]): string {
   }).join("; ");
 }
 
-/** Drops items from the end of the longest top-level array until `fits` holds or no array has items left. */
+/**
+ * Drops items from the end of top-level arrays, the largest first, until `fits` holds or no array has items
+ * left. Each array is measured once, and its kept prefix found by binary search, not item by item.
+ */
 function dropTrailingItems(
   data: JsonObject,
   fits: (d: JsonObject) => boolean,
+  maxBytes: number,
 ): { data: JsonObject; dropped: number } {
   let current: JsonObject = { ...data };
   let dropped = 0;
-  while (!fits(current)) {
-    const key = Object.keys(current)
-      .filter((k) => Array.isArray(current[k]) && (current[k] as unknown[]).length > 0)
-      .sort((a, b) => JSON.stringify(current[b]).length - JSON.stringify(current[a]).length)[0];
-    if (!key) break;
+  const arrays = Object.keys(current)
+    .filter((k) => Array.isArray(current[k]) && (current[k] as unknown[]).length > 0)
+    .map((k) => ({ k, bytes: jsonBytes(current[k]) }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .map((a) => a.k);
+  for (const key of arrays) {
+    if (fits(current)) break;
     const arr = current[key] as unknown[];
-    // Halve big overshoots quickly, then go one by one.
-    const cut = Math.max(1, Math.floor(arr.length / 4));
-    current = { ...current, [key]: arr.slice(0, arr.length - cut) };
-    if (typeof current.count === "number") current.count = (current[key] as unknown[]).length;
-    dropped += cut;
+    const base = current;
+    const withPrefix = (n: number): JsonObject => {
+      const next: JsonObject = { ...base, [key]: arr.slice(0, n) };
+      if (typeof next.count === "number") next.count = n;
+      return next;
+    };
+    const keep = largestFitting(prefixBound(arr, maxBytes), (n) => fits(withPrefix(n)));
+    current = withPrefix(keep);
+    dropped += arr.length - keep;
   }
   return { data: current, dropped };
 }
