@@ -95,11 +95,20 @@ export function toClientListInput(filter: ListWorkflowsFilter, scope: string | u
   if (filter.limit !== undefined) input.limit = filter.limit;
   if (filter.offset !== undefined && filter.offset > 0) input.offset = filter.offset;
   if (filter.sort_desc !== undefined) input.sortDesc = filter.sort_desc;
-  if (filter.workflow_id_prefix !== undefined) input.workflow_id_prefix = filter.workflow_id_prefix;
+  if (filter.workflow_id_prefix !== undefined) input.workflow_id_prefix = likeLiteral(filter.workflow_id_prefix);
   if (filter.executor_id !== undefined) input.executorId = filter.executor_id;
   if (filter.queues_only) input.queuesOnly = true;
   if (scope !== undefined) input.applicationName = scope;
   return input;
+}
+
+/**
+ * `text` as a literal inside a SQL `LIKE` pattern: the client matches
+ * `workflow_uuid LIKE prefix || '%'`, so `_`, `%` and the escape character
+ * `\` (Postgres's default) in a prefix are escaped to match only themselves.
+ */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** A workflow in the contract's shape: absent values are left out, numbers become strings. */
