@@ -140,7 +140,9 @@ export const listWorkflows = defineTool({
     } else if (offset !== undefined) {
       filter.offset = offset;
     }
-    let rows = await ctx.backend.listWorkflows(args.application_name, filter, { signal: ctx.signal });
+    // Each payload is clipped to maxFieldBytes: a backend that can reads no more of a large one.
+    const opts = { signal: ctx.signal, payloadBytes: ctx.limits.maxFieldBytes };
+    let rows = await ctx.backend.listWorkflows(args.application_name, filter, opts);
     if (prev) rows = rows.filter((w) => !(Number(w.CreatedAt) === prev.t && prev.ids.includes(w.WorkflowUUID)));
     const page = rows.slice(0, limit).map((w) => clipWorkflow(normalizeWorkflow(w), ctx));
     return listResult(args, query, page, rows.length > limit);
@@ -252,7 +254,14 @@ export const getWorkflow = defineTool({
   mutates: false,
   async handler(args, ctx) {
     const opts = { signal: ctx.signal };
-    const raw = normalizeWorkflow(await ctx.backend.getWorkflow(args.application_name, args.workflow_id, opts));
+    // Clipped payloads need only their start; full and byte_offset reads need the whole value.
+    const whole = args.full || args.byte_offset !== undefined;
+    const raw = normalizeWorkflow(
+      await ctx.backend.getWorkflow(args.application_name, args.workflow_id, {
+        ...opts,
+        ...(whole ? {} : { payloadBytes: ctx.limits.maxFieldBytes }),
+      }),
+    );
     const out: GetResult = {
       application: args.application_name,
       workflow: selectPayload(raw, args, ctx, ctx.limits.maxResultBytes),
