@@ -11,6 +11,8 @@ import { join } from "../src/util/path.ts";
 export interface Figures {
   /** Generated tool calls sent and answered. */
   fuzzedCalls?: number;
+  /** Of the fuzzed calls, those that went end to end through a real backend (not a canned answer). */
+  realBackendCalls?: number;
   /** Times the server process died (or a call went unanswered) under test. */
   crashes?: number;
   /** The upstream fault kinds the server survived (clear error, bounded retries, recovery). */
@@ -78,7 +80,10 @@ export async function readAllFigures(): Promise<Record<string, Figures>> {
 /** One line for a file's figures. */
 export function describeFigures(f: Figures): string {
   const parts: string[] = [];
-  if (f.fuzzedCalls !== undefined) parts.push(`${f.fuzzedCalls} fuzzed calls`);
+  if (f.fuzzedCalls !== undefined) {
+    const real = f.realBackendCalls === undefined ? "" : ` (${f.realBackendCalls} through a real backend)`;
+    parts.push(`${f.fuzzedCalls} fuzzed calls${real}`);
+  }
   if (f.crashes !== undefined) parts.push(`${f.crashes} crashes`);
   if (f.faultKinds) parts.push(`${f.faultKinds.length} fault kinds survived (${f.faultKinds.join(", ")})`);
   if (f.stallMs !== undefined) parts.push(`longest event-loop stall ${f.stallMs} ms`);
