@@ -121,5 +121,10 @@ export type { LogFn } from "./src/util/log.ts";
 export { NAME, VERSION } from "./src/util/version.ts";
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  // No top-level await: a plugin may import this module (`jsr:@x/dbos-mcp`) while main() is loading it, and
+  // that import waits for this module's evaluation, which must not wait for main().
+  main(Deno.args).then((code) => Deno.exit(code), (err) => {
+    console.error(`dbos-mcp: ${err instanceof Error ? err.message : String(err)}`);
+    Deno.exit(1);
+  });
 }

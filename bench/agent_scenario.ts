@@ -84,13 +84,16 @@ ANALYZE;`,
   await using mcp = await connectInProcess({ backend, log: () => {} });
   const sizeOf = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)).length;
 
-  // The agent: one call answers the question.
-  const summary = await mcp.client.callTool({
-    name: "summarize_workflows",
-    arguments: { application_name: "shop", start_time: "1h" },
-  });
-  const calls = 1;
-  const bytes = sizeOf(summary);
+  // The agent's calls, counted as they are made (the default-list measure below is not one of them).
+  let calls = 0;
+  let bytes = 0;
+  const agentCall = async (name: string, args: Record<string, unknown>) => {
+    calls++;
+    const res = await mcp.client.callTool({ name, arguments: args });
+    bytes += sizeOf(res);
+    return res;
+  };
+  const summary = await agentCall("summarize_workflows", { application_name: "shop", start_time: "1h" });
   const s = summary.structuredContent as {
     errors?: { message: string; count: number; step?: { stepName: string } }[];
   };

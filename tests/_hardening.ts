@@ -11,6 +11,8 @@ import { join } from "../src/util/path.ts";
 export interface Figures {
   /** Generated tool calls sent and answered. */
   fuzzedCalls?: number;
+  /** Of the fuzzed calls, those that went end to end through a real backend (not a canned answer). */
+  realBackendCalls?: number;
   /** Times the server process died (or a call went unanswered) under test. */
   crashes?: number;
   /** The upstream fault kinds the server survived (clear error, bounded retries, recovery). */
@@ -21,6 +23,8 @@ export interface Figures {
   sweptBytes: number;
   /** Distinct secret values looked for. */
   secretsLookedFor: number;
+  /** The longest event-loop stall seen while the file's calls ran, in ms. */
+  stallMs?: number;
   /** Other figures, printed as `name value` (e.g. `rss growth under load (MB)`). */
   extra?: Record<string, number | string>;
   /** How long the file's tests took, in ms. */
@@ -76,9 +80,13 @@ export async function readAllFigures(): Promise<Record<string, Figures>> {
 /** One line for a file's figures. */
 export function describeFigures(f: Figures): string {
   const parts: string[] = [];
-  if (f.fuzzedCalls !== undefined) parts.push(`${f.fuzzedCalls} fuzzed calls`);
+  if (f.fuzzedCalls !== undefined) {
+    const real = f.realBackendCalls === undefined ? "" : ` (${f.realBackendCalls} through a real backend)`;
+    parts.push(`${f.fuzzedCalls} fuzzed calls${real}`);
+  }
   if (f.crashes !== undefined) parts.push(`${f.crashes} crashes`);
   if (f.faultKinds) parts.push(`${f.faultKinds.length} fault kinds survived (${f.faultKinds.join(", ")})`);
+  if (f.stallMs !== undefined) parts.push(`longest event-loop stall ${f.stallMs} ms`);
   for (const [k, v] of Object.entries(f.extra ?? {})) parts.push(`${k} ${v}`);
   parts.push(`${f.secretLeaks} secret leaks in ${mb(f.sweptBytes)} MB swept for ${f.secretsLookedFor} secrets`);
   parts.push(`${(f.durationMs / 1000).toFixed(1)} s`);

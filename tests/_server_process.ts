@@ -70,6 +70,8 @@ export interface ServerProcess extends AsyncDisposable {
   client: Client;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
+  /** The server process's id (`null` once it has exited). */
+  pid(): number | null;
   close(): Promise<void>;
 }
 
@@ -92,7 +94,7 @@ export async function spawnServer(
   const client = new Client({ name: "dbos-mcp-e2e", version: "1.0.0" });
   await client.connect(transport);
   const close = () => client.close();
-  return { client, stderr: () => stderr, close, [Symbol.asyncDispose]: close };
+  return { client, stderr: () => stderr, pid: () => transport.pid, close, [Symbol.asyncDispose]: close };
 }
 
 /** Where a Conductor-mode server under test connects. */

@@ -4,6 +4,8 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { connectInProcess, textOf } from "./_mcp.ts";
 import { MemoryBackend } from "./fixtures/memory_backend.ts";
+import { encodeCursor } from "../src/tools/_cursor.ts";
+import { hasStackTrace } from "./_hardening.ts";
 
 /** Epoch milliseconds as the ISO 8601 text v2 answers carry. */
 const isoAt = (ms: number): string => new Date(ms).toISOString();
@@ -221,5 +223,19 @@ Deno.test("get_workflow with include_steps marks the failing step and links chil
     assertEquals((out.steps as unknown[]).length, 2);
     const text = textOf(await raw("get_workflow", { application_name: "app", workflow_id: "p", include_steps: true }));
     assertStringIncludes(text, "FAILED #1  charge  error: card declined");
+  });
+});
+
+Deno.test("a forged cursor with a time out of a Date's range gets a clean error, not a stack trace", async () => {
+  await withBackend(tiedBackend(), async (call, raw) => {
+    const first = await call("list_workflows", { application_name: "app", limit: 5 });
+    const real = JSON.parse(atob(String(first.next_cursor).replace(/-/g, "+").replace(/_/g, "/")));
+    for (const t of [8.64e15 + 1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]) {
+      const cursor = encodeCursor({ ...real, t });
+      const res = await raw("list_workflows", { application_name: "app", limit: 5, cursor });
+      assertEquals(res.isError, true, `t=${t}`);
+      assertStringIncludes(textOf(res), "The cursor is not one this server issued.");
+      assert(!hasStackTrace(textOf(res)) && !textOf(res).includes("Internal error"), textOf(res));
+    }
   });
 });

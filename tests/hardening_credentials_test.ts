@@ -31,6 +31,8 @@ function exists(path: string): boolean {
   }
 }
 const KILLS = 20;
+/** More kills, if needed, until at least one landed mid-write (a bound, so the test ends). */
+const MAX_KILLS = 80;
 
 async function modeOf(path: string): Promise<number> {
   return (await Deno.stat(path)).mode! & 0o777;
@@ -275,7 +277,7 @@ Deno.test("credentials: empty, corrupt, missing, read-only, loose modes, a link,
     });
 
     await t.step(
-      `killed ${KILLS} times in the middle of writing: the old file or the new one, never a broken one`,
+      `killed at least ${KILLS} times, at least once mid-write: the old file or the new one, never a broken one`,
       async () => {
         const home = join(root, "killed");
         await Deno.mkdir(home, { mode: 0o700 });
@@ -288,7 +290,13 @@ Deno.test("credentials: empty, corrupt, missing, read-only, loose modes, a link,
         );
         const seen: Record<string, number> = { old: 0, new: 0 };
         const leftovers = new Set<string>();
-        for (let i = 0; i < KILLS; i++) {
+        // A kill landed mid-write when it left a temporary file of its own (each write names a fresh one):
+        // the writer was between creating it and renaming it over the credentials file.
+        let midWrite = 0;
+        let cutShort = 0;
+        let kills = 0;
+        for (let i = 0; i < KILLS || (midWrite === 0 && i < MAX_KILLS); i++) {
+          kills++;
           const writer = new Deno.Command(Deno.execPath(), {
             args: ["run", "--no-prompt", `--allow-read=${home},${script}`, `--allow-write=${home}`, script],
             stdout: "piped",
@@ -306,15 +314,21 @@ Deno.test("credentials: empty, corrupt, missing, read-only, loose modes, a link,
           assertEquals(doc.userName.length, 3 + 1024 * 1024, "whole, not cut");
           seen[doc.token.slice(6)]++;
           for await (const entry of Deno.readDir(home)) {
-            if (entry.name.endsWith(".tmp")) leftovers.add(entry.name);
+            if (!entry.name.endsWith(".tmp") || leftovers.has(entry.name)) continue;
+            leftovers.add(entry.name);
+            midWrite++;
+            // Shorter than a whole file: the kill landed while the bytes were being written.
+            if ((await Deno.stat(join(home, entry.name))).size < 1024 * 1024) cutShort++;
           }
         }
-        extra["writers killed"] = KILLS;
-        extra["killed between temp file and rename"] = leftovers.size;
+        extra["writers killed"] = kills;
+        extra["killed between temp file and rename"] = midWrite;
+        extra["killed while writing the temp file"] = cutShort;
         console.log(
-          `killed ${KILLS} writers: ${seen.old} left the old file, ${seen.new} the new one; ` +
-            `${leftovers.size} were caught between creating the temporary file and renaming it`,
+          `killed ${kills} writers: ${seen.old} left the old file, ${seen.new} the new one; ${midWrite} were ` +
+            `caught between creating the temporary file and renaming it (${cutShort} while writing it)`,
         );
+        assert(midWrite >= 1, `none of ${kills} kills landed mid-write: the test proved nothing`);
         // The server starts from what is left, temporary files included ('log in again': an unknown token).
         const peer = await serve(home);
         const res = await peer.callTool("list_applications", {});

@@ -151,3 +151,35 @@ Deno.test("The device login without a home folder names --allow-env=HOME and --h
   assertEquals(fetched, 0);
   assertStringIncludes((await session.login.status()).problem ?? "", "Grant --allow-env=HOME (or pass --home DIR).");
 });
+
+Deno.test("a Conductor answer past 64 MiB is not read further: a clear error, and the body stops being pulled", async () => {
+  const MiB = 1024 * 1024;
+  let pulled = 0;
+  const chunk = new TextEncoder().encode("x".repeat(MiB));
+  const huge = (): Promise<Response> => {
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled++ === 200) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    return Promise.resolve(new Response(body, { status: 200, headers: { "content-type": "application/json" } }));
+  };
+  const { backend: b, calls } = backend(huge);
+  const err = await assertRejects(() => b.getWorkflow("app", "wf-1"), UpstreamError);
+  assertStringIncludes(err.message, `DBOS Conductor sent an answer larger than ${64 * MiB} bytes`);
+  assertStringIncludes(err.hint ?? "", "system-database mode");
+  assertEquals(calls(), 1, "not retried: the same answer would come back");
+  assert(pulled <= 66, `pulled ${pulled} MiB of the body`);
+  // A declared length past the limit is refused before reading anything.
+  let read = false;
+  const declared = (): Promise<Response> =>
+    Promise.resolve(
+      new Response(new ReadableStream({ pull: () => void (read = true) }, { highWaterMark: 0 }), {
+        status: 200,
+        headers: { "content-length": String(65 * MiB) },
+      }),
+    );
+  await assertRejects(() => backend(declared).backend.getWorkflow("app", "wf-1"), UpstreamError);
+  assertEquals(read, false);
+});

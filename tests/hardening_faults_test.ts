@@ -24,7 +24,11 @@ import { join } from "../src/util/path.ts";
 
 const ORG = "acme";
 const APP = "sample-app";
-const TIMEOUT_MS = 1500;
+/**
+ * The server's --timeout: generous, so that a slow, shared machine does not turn a normal reply into a
+ * timeout fault (a reply the fault holds back waits twice as long).
+ */
+const TIMEOUT_MS = 4000;
 /** 1 + the Conductor backend's read retries. */
 const READ_ATTEMPTS = 3;
 

@@ -7,8 +7,11 @@
 // every request the Conductor emulator receives must carry each application
 // name and workflow id as exactly one path segment, equal to what the agent
 // passed. The audit and redact plugins are loaded, so their hooks are fuzzed
-// too. Then the same in system-database mode, against a real PostgreSQL
-// whose URL carries a password. Set DBOS_MCP_FUZZ_SEED to replay a run.
+// too; there the live application's answers are canned (syntheticAnswer).
+// Then the same in system-database mode, end to end through the real backend
+// against the real sample app's database, on a PostgreSQL whose URL carries a
+// password: the figure counts the calls whose tool ran there ("through a real
+// backend"). Set DBOS_MCP_FUZZ_SEED to replay a run.
 import fc from "fast-check";
 import { assert, assertEquals } from "./_assert.ts";
 import { hasStackTrace, recordFigures, SecretSweep, stopwatch } from "./_hardening.ts";
@@ -18,7 +21,8 @@ import { type RecordedRequest, startConductorEmulator } from "./fixtures/conduct
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { deviceLogin, writeCredentials } from "./fixtures/faults.ts";
 import { startPostgres } from "./fixtures/postgres.ts";
-import { createDbosSchema, seedWorkflowsSql } from "./fixtures/dbos_schema.ts";
+import { seedWorkflowsSql } from "./fixtures/dbos_schema.ts";
+import { startSampleApp } from "./fixtures/sample_app_process.ts";
 import { verifyAuditLog } from "../plugins/audit.ts";
 import { join } from "../src/util/path.ts";
 
@@ -31,8 +35,8 @@ const APP = "sample-app";
 /** An application Conductor knows, with no executor connected (409 for workflow calls). */
 const IDLE = "idle-app";
 const BATCH = 50;
-const CONDUCTOR_RUNS = 200; // 10,000 calls
-const SYSDB_RUNS = 40; // 2,000 calls
+const CONDUCTOR_RUNS = 80; // 4,000 calls, answered by a synthetic executor (syntheticAnswer) or the emulator
+const SYSDB_RUNS = 160; // 8,000 calls, end to end through the real backend and the real sample app's database
 const SEED = Number(Deno.env.get("DBOS_MCP_FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 
 /** The ids the synthetic executor hands out (they come back as path segments). */
@@ -154,13 +158,14 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
 /** A tool call's `params` (sent as is). */
 type Params = unknown;
 
-function callArbitrary(apps: { live: string; idle?: string }): fc.Arbitrary<Params> {
+function callArbitrary(apps: { live: string; idle?: string; ids?: string[] }): fc.Arbitrary<Params> {
   const app = fc.oneof(
     { weight: 4, arbitrary: fc.constant(apps.live) },
     ...(apps.idle ? [{ weight: 1, arbitrary: fc.constant(apps.idle) }] : []),
     { weight: 5, arbitrary: nasty },
   );
-  const id = fc.oneof({ weight: 2, arbitrary: fc.constantFrom("wf-1", "wf-2") }, { weight: 5, arbitrary: nasty });
+  const known = apps.ids ?? ["wf-1", "wf-2"];
+  const id = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...known) }, { weight: 5, arbitrary: nasty });
   const time = fc.oneof(fc.constantFrom("1h", "15m", "7d", "2026-01-01T00:00:00Z", "yesterday", "-1h", "0m"), nasty);
   const ref = { application_name: app, workflow_id: id };
   const opt = { requiredKeys: ["application_name"] as ("application_name")[] };
@@ -393,9 +398,19 @@ function syntheticAnswer(rec: RecordedRequest): Response | undefined {
 
 // ---- the fuzz loop ---------------------------------------------------------
 
+/** Whether a tool result was refused before its tool ran (bad arguments, or a tool not offered). */
+function refusedBeforeTheTool(result: unknown): boolean {
+  const r = result as { isError?: boolean; content?: { text?: string }[] };
+  if (!r?.isError) return false;
+  const text = r.content?.[0]?.text ?? "";
+  return text.startsWith("Invalid arguments for ") || /is (not available|disabled|not enabled|excluded)/.test(text);
+}
+
 interface FuzzOutcome {
   calls: number;
   toolCalls: number;
+  /** Tool calls whose arguments were valid, so that the tool ran against the backend. */
+  ranTool: number;
   jsonRpcErrors: number;
   isErrors: number;
   /** Tool calls answered with a result (each went through the server's pipeline), by tool name. */
@@ -418,6 +433,7 @@ async function fuzz(
   const outcome: FuzzOutcome = {
     calls: 0,
     toolCalls: 0,
+    ranTool: 0,
     jsonRpcErrors: 0,
     isErrors: 0,
     resultsByTool: new Map(),
@@ -453,6 +469,7 @@ async function fuzz(
           const name = (sent[i].params as { name: string }).name;
           outcome.resultsByTool.set(name, (outcome.resultsByTool.get(name) ?? 0) + 1);
         }
+        if (!res.error && !refusedBeforeTheTool(res.result)) outcome.ranTool++;
       }
       if (peer.exited()) throw new Error(`the server died: ${peer.stderr().slice(-2000)}`);
       const problems = batchChecks?.end() ?? [];
@@ -481,11 +498,12 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
   const elapsed = stopwatch();
   const sweep = new SecretSweep();
   let fuzzedCalls = 0;
+  let realBackendCalls = 0;
   let crashes = 0;
   const extra: Record<string, number | string> = { seed: SEED };
   console.log(`fuzz seed ${SEED} (replay with DBOS_MCP_FUZZ_SEED=${SEED})`);
 
-  await t.step("Conductor mode, audit and redact plugins loaded: 10,000 calls", async () => {
+  await t.step("Conductor mode, audit and redact plugins loaded: 4,000 calls", async () => {
     await using login = await startLoginEmulator({ organization: ORG });
     const passedNow = { set: new Set<string>() };
     const problems: string[] = [];
@@ -584,10 +602,12 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
     }
   });
 
-  await t.step("system-database mode, database URL with a password: 2,000 calls", async () => {
+  await t.step("system-database mode, the real sample app's database, URL with a password: 8,000 calls", async () => {
     await using pg = await startPostgres();
     const url = pg.url("fuzz_dbos_sys");
-    await createDbosSchema(url);
+    const controlDir = await Deno.makeTempDir({ prefix: "dbos-mcp-fuzz-ctl-" });
+    // The real DBOS application makes its schema and runs its scenarios; 200 seeded workflows join them.
+    await using sample = await startSampleApp({ databaseUrl: url, controlDir, appName: APP });
     await pg.query(seedWorkflowsSql({ count: 200, appName: APP }), "fuzz_dbos_sys");
     const peer = spawnPeer({
       flags: sysdbModeFlags({ hostPorts: hostPortsOf([url]) }),
@@ -597,10 +617,20 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
     try {
       assert((await peer.initialize()).result, "initialize answers");
       const started = performance.now();
-      const outcome = await fuzz(peer, callArbitrary({ live: APP }), SYSDB_RUNS, undefined);
+      // The sample app's own workflows (failed, parent and child, an id with path characters) and seeded ones.
+      const ids = [
+        ...sample.ids.failing.slice(0, 2),
+        sample.ids.parent,
+        sample.ids.child,
+        sample.ids.odd,
+        "wf-00000001",
+      ];
+      const outcome = await fuzz(peer, callArbitrary({ live: APP, ids }), SYSDB_RUNS, undefined);
       const seconds = (performance.now() - started) / 1000;
       fuzzedCalls += outcome.calls;
+      realBackendCalls += outcome.ranTool;
       extra["sysdb calls/s"] = Math.round(outcome.calls / seconds);
+      assert(outcome.ranTool > outcome.calls / 4, `${outcome.ranTool} of ${outcome.calls} calls ran their tool`);
       console.log(
         `system-database mode: ${outcome.calls} calls in ${seconds.toFixed(1)} s (${outcome.jsonRpcErrors} ` +
           `JSON-RPC errors, ${outcome.isErrors} isError results)`,
@@ -616,6 +646,7 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
       sweep.capture("sysdb-mode stdout", peer.stdout());
       sweep.capture("sysdb-mode stderr", peer.stderr());
       sweep.lookFor([pg.password, encodeURIComponent(pg.password)]);
+      await Deno.remove(controlDir, { recursive: true }).catch(() => {});
     }
   });
 
@@ -625,6 +656,7 @@ Deno.test("fuzzing: 12,000 generated tool calls over stdio never crash the serve
 
   await recordFigures("fuzz", {
     fuzzedCalls,
+    realBackendCalls,
     crashes,
     ...sweep.figures(),
     extra,

@@ -9,6 +9,8 @@ import { createServer, type CreateServerOptions } from "../src/server.ts";
 import { PluginLoadError } from "../src/plugin_host/loader.ts";
 import type { Config } from "../src/config/mod.ts";
 import { getWorkflow } from "../src/tools/workflows.ts";
+import { spawnServer } from "./_server_process.ts";
+import { join } from "../src/util/path.ts";
 
 const plugin = (name: string) => new URL(`./fixtures/plugins/${name}.ts`, import.meta.url).pathname;
 
@@ -178,4 +180,39 @@ Deno.test("the command line stops with status 1 and names a plugin that fails to
   const stderr = new TextDecoder().decode(out.stderr);
   assertStringIncludes(stderr, "Could not load plugin");
   assertStringIncludes(stderr, "missing option 'endpoint'");
+});
+
+Deno.test("the README's plugin example, as written, loads in the command-line server and answers", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const block = readme.split("## Plugins")[1]?.match(/```ts\n([\s\S]*?)```/)?.[1] ?? "";
+  assert(block.includes('from "jsr:@x/dbos-mcp"'), "the README's Plugins section has the example");
+  const dir = await Deno.makeTempDir({ prefix: "dbos-mcp-readme-plugin-" });
+  try {
+    // Only the package's specifier changes: `jsr:` does not resolve here, so it is the package's entry file.
+    const entry = new URL("../mod.ts", import.meta.url).href;
+    const file = join(dir, "team_notes.ts");
+    await Deno.writeTextFile(file, block.replaceAll('"jsr:@x/dbos-mcp"', JSON.stringify(entry)));
+    const config = join(dir, "config.json");
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({ plugins: [file], "plugin-options": { [file]: { oncall: "ana" } }, home: dir }),
+    );
+    // The example's `npm:zod@4` is the project's zod: a copy of the lock file says so, so nothing is fetched.
+    const lock = JSON.parse(await Deno.readTextFile(new URL("../deno.lock", import.meta.url)));
+    const zod = Object.entries(lock.specifiers as Record<string, string>).find(([k]) => k.startsWith("npm:zod@"));
+    assert(zod, "the lock file pins zod");
+    lock.specifiers["npm:zod@4"] = zod[1];
+    const lockFile = join(dir, "deno.lock");
+    await Deno.writeTextFile(lockFile, JSON.stringify(lock));
+    await using server = await spawnServer({
+      flags: ["-A", "--no-prompt", "--cached-only", `--lock=${lockFile}`],
+      args: ["--config", config],
+    });
+    const { tools } = await server.client.listTools();
+    assert(tools.some((t) => t.name === "team_oncall"), server.stderr());
+    const res = await server.client.callTool({ name: "team_oncall", arguments: {} });
+    assertEquals(textOf(res), "On call: ana");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -207,3 +207,24 @@ Deno.test("a custom --schema is read, and an empty database is named after itsel
     await fresh.close();
   }
 });
+
+Deno.test("workflow_id_prefix matches '_' and '%' literally, not as LIKE wildcards", async () => {
+  await using pgc = await startPostgres();
+  const url = await seededDatabase(pgc, "app_dbos_sys", [
+    { appName: "app", idPrefix: "job_", count: 3 },
+    { appName: "app", idPrefix: "jobX", count: 4 },
+    { appName: "app", idPrefix: "jo%b", count: 2 },
+    { appName: "app", idPrefix: "joZZb", count: 5 },
+  ]);
+  const backend = new SysdbBackend(config({ apps: [{ name: "app", url }] }), { readOnly: true, log: () => {} });
+  try {
+    const ids = async (prefix: string) =>
+      (await backend.listWorkflows("app", { workflowIdPrefix: [prefix], limit: 100 })).map((w) => w.workflowId);
+    assertEquals((await ids("job_")).length, 3);
+    assert((await ids("job_")).every((id) => id.startsWith("job_")));
+    assertEquals((await ids("jo%b")).length, 2);
+    assertEquals((await ids("jo")).length, 14, "a plain prefix still matches all four");
+  } finally {
+    await backend.close();
+  }
+});

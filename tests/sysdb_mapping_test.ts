@@ -5,6 +5,7 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_ass
 import {
   type ClientWorkflow,
   errorText,
+  likeLiteral,
   toClientListInput,
   toStep,
   toWorkflow,
@@ -316,4 +317,10 @@ Deno.test("findPassword() reads a password file as libpq does: first match wins,
   assertEquals(findPassword(text, { ...target, database: "other" }), "fallback");
   assertEquals(findPassword("h:1:d:u:p", { hostPort: "[::1]:1", database: "d", user: "u" }), undefined);
   assertEquals(parsePassLine("too:few:fields"), undefined);
+});
+
+Deno.test("likeLiteral() escapes LIKE's wildcards and its escape character so a prefix matches only itself", () => {
+  assertEquals(likeLiteral("wf-1"), "wf-1");
+  assertEquals(likeLiteral("a_b%c\\d"), "a\\_b\\%c\\\\d");
+  assertEquals(toClientListInput({ workflowIdPrefix: ["job_%"] }, undefined).workflow_id_prefix, ["job\\_\\%"]);
 });

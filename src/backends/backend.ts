@@ -260,6 +260,13 @@ export interface StepPage {
 export interface CallOptions {
   /** Aborts the call (the MCP client cancelled it). */
   signal?: AbortSignal;
+  /**
+   * How many bytes of each payload (`Input`, `Output`, `Error`) the answer
+   * will show. A backend that can may then read only the start of a much
+   * larger payload and return it clipped, with the budget's truncation
+   * marker giving the whole size. Unset: whole payloads.
+   */
+  payloadBytes?: number;
 }
 
 /** What every backend implements; tools talk only to this. */

@@ -10,11 +10,11 @@
  */
 import { decide, type ToolPolicy } from "./policy.ts";
 import type { CallDecision, CallInfo, CallOutcome, ClientInfo, Plugin, ToolResult } from "../plugin_host/contract.ts";
-import type { JsonObject, SchemaIssue, SessionFacilities, ToolContext, ToolDefinition } from "./tool.ts";
+import type { JsonObject, SchemaIssue, SchemaResult, SessionFacilities, ToolContext, ToolDefinition } from "./tool.ts";
 import { DbosMcpError, errorMessage, isNotCapable, MissingPermissionError } from "./errors.ts";
 import type { LogFn } from "../util/log.ts";
 import type { SecretSet } from "./secrets.ts";
-import { byteLength } from "./budget.ts";
+import { byteLength, clip, jsonBytes, largestFitting, prefixBound } from "./budget.ts";
 
 /** What the pipeline needs. */
 export interface PipelineOptions {
@@ -84,8 +84,13 @@ export class CallPipeline {
     if (!decision.allowed || !tool) {
       result = errorResult(decision.allowed ? "" : decision.reason, refusalHint(decision));
     } else {
-      const parsed = tool.input.safeParse(args ?? {});
-      if (!parsed.success) {
+      const parsed = parseArguments(tool, args);
+      if ("thrown" in parsed) {
+        result = errorResult(
+          `Invalid arguments for ${tool.name}: they could not be read (${errorMessage(parsed.thrown).split("\n")[0]}).`,
+          "Fix the arguments (see the tool's input schema) and call again.",
+        );
+      } else if (!parsed.success) {
         result = errorResult(
           `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error.issues)}`,
           "Fix the arguments (see the tool's input schema) and call again.",
@@ -100,6 +105,7 @@ export class CallPipeline {
         }
       }
     }
+    if (result.isError) result = this.#bounded(result);
     if (this.#transforms) {
       result = await this.#transform(call, result);
       json = undefined; // a plugin may have changed anything, in place or not
@@ -176,11 +182,13 @@ export class CallPipeline {
     if (tool.fit) {
       fitted = tool.fit(data, max, args);
     } else {
-      const shrunk = dropTrailingItems(data, (d) => size(d, tool.render(d)) <= max);
+      const dropNote = (n: number) => `\n[${n} item(s) dropped to stay within the ${max}-byte answer budget]`;
+      // Room for the note, with as many digits as dropping every item would take.
+      const items = Object.values(data).reduce((n: number, v) => n + (Array.isArray(v) ? v.length : 0), 0);
+      const room = byteLength(dropNote(items));
+      const shrunk = dropTrailingItems(data, (d) => size(d, tool.render(d)) + room <= max, max);
       fitted = shrunk.data;
-      if (shrunk.dropped > 0) {
-        note = `\n[${shrunk.dropped} item(s) dropped to stay within the ${max}-byte answer budget]`;
-      }
+      if (shrunk.dropped > 0) note = dropNote(shrunk.dropped);
     }
     const checked = tool.output.safeParse(fitted);
     text = checked.success ? tool.render(checked.data) + note : "";
@@ -193,6 +201,15 @@ export class CallPipeline {
       };
     }
     return { result: { content: [{ type: "text", text }], structuredContent: checked.data } };
+  }
+
+  /** An error answer within the answer budget too: its text clipped, with a marker. */
+  #bounded(result: ToolResult): ToolResult {
+    const max = this.#o.maxResultBytes;
+    const text = result.content.map((c) => c.text).join("\n");
+    if (text.length * 3 <= max) return result;
+    const clipped = clip(text, max - 200, "narrow the arguments to see the rest");
+    return clipped === text ? result : { ...result, content: [{ type: "text", text: clipped }] };
   }
 
   async #transform(call: CallInfo, result: ToolResult): Promise<ToolResult> {
@@ -301,9 +318,30 @@ const NO_FACILITIES: SessionFacilities = {
   progress: () => Promise.resolve(),
 };
 
-/** An `isError` result with a message and, on its own line, what to do next. */
+/**
+ * An `isError` result with a message and, on its own line, what to do next.
+ * Bidirectional formatting characters (which could make an echoed argument
+ * read as something else) are shown escaped, as `\u202E`.
+ */
 export function errorResult(message: string, hint?: string): ToolResult {
-  return { content: [{ type: "text", text: hint ? `${message}\n${hint}` : message }], isError: true };
+  const text = hint ? `${message}\n${hint}` : message;
+  return { content: [{ type: "text", text: escapeBidi(text) }], isError: true };
+}
+
+const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/** `text` with each bidirectional formatting character written as its `\uXXXX` escape. */
+export function escapeBidi(text: string): string {
+  return text.replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`);
+}
+
+/** Validates a call's arguments; a schema's transform that throws is caught and reported, not raised. */
+function parseArguments(tool: ToolDefinition, args: unknown): SchemaResult<unknown> | { thrown: unknown } {
+  try {
+    return tool.input.safeParse(args ?? {});
+  } catch (err) {
+    return { thrown: err ?? "unknown error" };
+  }
 }
 
 /** Maps Deno's `Requires net access to "x", run again with the --allow-net flag` to a flag. */
@@ -313,31 +351,46 @@ function permissionFlag(message: string): string {
 }
 
 function describeIssues(issues: readonly SchemaIssue[]): string {
-  return issues.slice(0, 10).map((i) => {
-    if (i.code === "unrecognized_keys" && i.keys) return `unknown field(s) ${i.keys.map((k) => `'${k}'`).join(", ")}`;
+  const listed = issues.slice(0, 10).map((i) => {
+    if (i.code === "unrecognized_keys" && i.keys) {
+      const names = i.keys.slice(0, 20).map((k) => `'${k.length > 64 ? `${k.slice(0, 63)}…` : k}'`).join(", ");
+      return `unknown field(s) ${names}${i.keys.length > 20 ? ` and ${i.keys.length - 20} more` : ""}`;
+    }
     const path = i.path.length ? i.path.map(String).join(".") : "(arguments)";
     return `${path}: ${i.message}`;
-  }).join("; ");
+  });
+  if (issues.length > 10) listed.push(`and ${issues.length - 10} more problem(s)`);
+  return listed.join("; ");
 }
 
-/** Drops items from the end of the longest top-level array until `fits` holds or no array has items left. */
+/**
+ * Drops items from the end of top-level arrays, the largest first, until `fits` holds or no array has items
+ * left. Each array is measured once, and its kept prefix found by binary search, not item by item.
+ */
 function dropTrailingItems(
   data: JsonObject,
   fits: (d: JsonObject) => boolean,
+  maxBytes: number,
 ): { data: JsonObject; dropped: number } {
   let current: JsonObject = { ...data };
   let dropped = 0;
-  while (!fits(current)) {
-    const key = Object.keys(current)
-      .filter((k) => Array.isArray(current[k]) && (current[k] as unknown[]).length > 0)
-      .sort((a, b) => JSON.stringify(current[b]).length - JSON.stringify(current[a]).length)[0];
-    if (!key) break;
+  const arrays = Object.keys(current)
+    .filter((k) => Array.isArray(current[k]) && (current[k] as unknown[]).length > 0)
+    .map((k) => ({ k, bytes: jsonBytes(current[k]) }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .map((a) => a.k);
+  for (const key of arrays) {
+    if (fits(current)) break;
     const arr = current[key] as unknown[];
-    // Halve big overshoots quickly, then go one by one.
-    const cut = Math.max(1, Math.floor(arr.length / 4));
-    current = { ...current, [key]: arr.slice(0, arr.length - cut) };
-    if (typeof current.count === "number") current.count = (current[key] as unknown[]).length;
-    dropped += cut;
+    const base = current;
+    const withPrefix = (n: number): JsonObject => {
+      const next: JsonObject = { ...base, [key]: arr.slice(0, n) };
+      if (typeof next.count === "number") next.count = n;
+      return next;
+    };
+    const keep = largestFitting(prefixBound(arr, maxBytes), (n) => fits(withPrefix(n)));
+    current = withPrefix(keep);
+    dropped += arr.length - keep;
   }
   return { data: current, dropped };
 }

@@ -4,6 +4,8 @@
 // also carries a key of the query it belongs to, so it cannot be reused with
 // other filters by mistake.
 
+import { MAX_EPOCH_MS } from "./_time.ts";
+
 /** What a cursor holds. */
 export interface PageCursor {
   /** Format version. */
@@ -29,7 +31,8 @@ export function decodeCursor(text: string): PageCursor | undefined {
     const json = new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
     const c = JSON.parse(json);
     if (
-      c?.v === 1 && Number.isSafeInteger(c.t) && typeof c.q === "string" && Array.isArray(c.ids) &&
+      c?.v === 1 && Number.isSafeInteger(c.t) && Math.abs(c.t) <= MAX_EPOCH_MS && typeof c.q === "string" &&
+      Array.isArray(c.ids) &&
       c.ids.every((x: unknown) => typeof x === "string")
     ) return c as PageCursor;
   } catch {
@@ -66,7 +69,7 @@ export function cursorAfter(
 ): PageCursor | undefined {
   const last = page.at(-1);
   const t = createdMs(last?.createdAt);
-  if (!last || !Number.isSafeInteger(t)) return undefined;
+  if (!last || !Number.isSafeInteger(t) || Math.abs(t) > MAX_EPOCH_MS) return undefined;
   const ids = page.filter((w) => createdMs(w.createdAt) === t).map((w) => w.workflowId);
   return { v: 1, t, ids: prev && prev.t === t ? [...prev.ids, ...ids] : ids, q };
 }

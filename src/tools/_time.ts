@@ -3,8 +3,16 @@ import { z } from "zod";
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** Epoch ms for `text` relative to `now`, or `undefined` when it is not a time. */
+/** The largest epoch-ms value a `Date` holds (±100,000,000 days). */
+export const MAX_EPOCH_MS = 8.64e15;
+
+/** Epoch ms for `text` relative to `now`, or `undefined` when it is not a time a `Date` can hold. */
 export function parseTime(text: string | number, now: number): number | undefined {
+  const ms = parseAnyTime(text, now);
+  return ms !== undefined && Math.abs(ms) <= MAX_EPOCH_MS ? ms : undefined;
+}
+
+function parseAnyTime(text: string | number, now: number): number | undefined {
   if (typeof text === "number") return Number.isFinite(text) && text >= 0 ? Math.trunc(text) : undefined;
   const t = text.trim();
   const rel = t.match(/^(\d{1,6})\s*(s|m|h|d|w)(?:\s+ago)?$/i);

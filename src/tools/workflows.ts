@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../core/tool.ts";
-import { WORKFLOW_STATUSES, type WorkflowSearch } from "../backends/backend.ts";
+import { type Step, WORKFLOW_STATUSES, type WorkflowSearch } from "../backends/backend.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
 import {
   applicationName,
@@ -18,7 +18,7 @@ import {
   type WorkflowView,
 } from "./_schemas.ts";
 import { timeArg } from "./_time.ts";
-import { byteLength, clip, clipFields, jsonBytes } from "../core/budget.ts";
+import { answerBytes, byteLength, clip, clipFields, largestFitting, prefixBound } from "../core/budget.ts";
 import { createdMs, cursorAfter, decodeCursor, encodeCursor, type PageCursor, queryKey } from "./_cursor.ts";
 import { pairs, stepLine, workflowLine } from "./_render.ts";
 
@@ -194,7 +194,9 @@ export const listWorkflows = defineTool({
     } else if (args.offset !== undefined) {
       filter.offset = args.offset;
     }
-    let rows = await ctx.backend.listWorkflows(args.application_name, filter, { signal: ctx.signal });
+    // Each payload is clipped to maxFieldBytes: a backend that can reads no more of a large one.
+    const opts = { signal: ctx.signal, payloadBytes: ctx.limits.maxFieldBytes };
+    let rows = await ctx.backend.listWorkflows(args.application_name, filter, opts);
     if (prev) rows = rows.filter((w) => !(createdMs(w.createdAt) === prev.t && prev.ids.includes(w.workflowId)));
     const limit = args.limit;
     const page = rows.slice(0, limit).map((w) => clipWorkflow(normalizeWorkflow(w), ctx));
@@ -202,20 +204,19 @@ export const listWorkflows = defineTool({
   },
   fit(result, maxBytes, args) {
     const query = listQuery(args);
-    const page = [...result.workflows];
-    const asked = page.length;
-    while (page.length > 1 && jsonBytes(result) + byteLength(renderList(result)) > maxBytes) {
-      page.pop();
-      result = listResult(
+    const all = result.workflows;
+    const asked = all.length;
+    const withPage = (k: number): ListResult =>
+      listResult(
         args,
         query,
-        page,
+        all.slice(0, k),
         true,
-        `Showing ${page.length} of the ${asked} workflows of this page to stay within the ${maxBytes}-byte ` +
+        `Showing ${k} of the ${asked} workflows of this page to stay within the ${maxBytes}-byte ` +
           "answer budget; continue with next_cursor, or ask for fewer fields (load_input/load_output false).",
       );
-    }
-    return result;
+    const keep = largestFitting(prefixBound(all, maxBytes), (k) => answerBytes(withPage(k), renderList) <= maxBytes);
+    return withPage(Math.max(1, keep));
   },
   render: renderList,
 });
@@ -308,44 +309,77 @@ export const getWorkflow = defineTool({
   mutates: false,
   async handler(args, ctx) {
     const opts = { signal: ctx.signal };
-    const raw = normalizeWorkflow(await ctx.backend.getWorkflow(args.application_name, args.workflow_id, opts));
+    // Clipped payloads need only their start; full and byte_offset reads need the whole value.
+    const whole = args.full || args.byte_offset !== undefined;
+    const raw = normalizeWorkflow(
+      await ctx.backend.getWorkflow(args.application_name, args.workflow_id, {
+        ...opts,
+        ...(whole ? {} : { payloadBytes: ctx.limits.maxFieldBytes }),
+      }),
+    );
     const out: GetResult = {
       application: args.application_name,
       workflow: selectPayload(raw, args, ctx, ctx.limits.maxResultBytes),
     };
     if (raw.parentWorkflowId) out.parent_workflow_id = raw.parentWorkflowId;
     if (args.include_steps) {
-      const steps = (await ctx.backend.listSteps(args.application_name, args.workflow_id, {}, opts))
-        .map((st) => clipStep(normalizeStep(st), ctx));
-      out.steps = steps;
-      const failing = steps.find((st) => st.error !== undefined && st.error !== "");
+      const raw = await ctx.backend.listSteps(args.application_name, args.workflow_id, {}, opts);
+      // Only the steps an answer could hold are prepared; the budget's fit cuts the rest with a note.
+      const cap = stepCap(ctx);
+      out.steps = raw.slice(0, cap).map((st) => clipStep(normalizeStep(st), ctx));
+      const failing = firstFailing(raw);
       if (failing) out.failing_step = failing.stepId;
-      const children = [...new Set(steps.map((st) => st.childWorkflowId).filter((c): c is string => !!c))];
-      if (children.length) out.child_workflow_ids = children;
+      const children = new Set<string>();
+      for (const st of raw) {
+        const c = st.childWorkflowId;
+        if (typeof c === "string" && c !== "") children.add(c);
+        if (children.size >= cap) break;
+      }
+      if (children.size) out.child_workflow_ids = [...children];
     }
     return out;
   },
   fit(result, maxBytes) {
-    // Shrink the biggest payload until the answer fits; the marker says how to read the rest.
-    let r: GetResult = result;
-    for (let i = 0; i < 8 && jsonBytes(r) + byteLength(renderGet(r)) > maxBytes; i++) {
+    // The workflow record first: shrink its biggest payload (a few passes, each measured once) until the
+    // answer without steps fits; then keep the longest prefix of the steps that still fits.
+    const steps = result.steps;
+    let r: GetResult = steps ? { ...result, steps: [] } : result;
+    const clipped = `Clipped to stay within the ${maxBytes}-byte answer budget.`;
+    for (let i = 0; i < 8; i++) {
+      const over = answerBytes(r, renderGet) - maxBytes;
+      if (over <= 0) break;
       const w = { ...r.workflow };
       const biggest = PAYLOAD_FIELDS.filter((f) => typeof w[f] === "string")
-        .sort((a, b) => byteLength(String(w[b])) - byteLength(String(w[a])))[0];
-      if (biggest) {
-        const over = jsonBytes(r) + byteLength(renderGet(r)) - maxBytes;
-        const keep = Math.max(256, byteLength(String(w[biggest])) - over / 2 - 512);
-        w[biggest] = clip(String(w[biggest]), keep, "continue with one field in fields and byte_offset");
-        r = { ...r, workflow: w, note: `Clipped to stay within the ${maxBytes}-byte answer budget.` };
-      } else if (r.steps && r.steps.length > 1) {
-        r = {
-          ...r,
-          steps: r.steps.slice(0, Math.ceil(r.steps.length / 2)),
-          note: "Some steps omitted: use list_steps.",
-        };
-      } else break;
+        .map((f) => ({ f, bytes: byteLength(String(w[f])) }))
+        .sort((a, b) => b.bytes - a.bytes)[0];
+      if (!biggest || biggest.bytes <= 256) break;
+      const keep = Math.max(256, biggest.bytes - over / 2 - 512);
+      w[biggest.f] = clip(String(w[biggest.f]), keep, "continue with one field in fields and byte_offset");
+      r = { ...r, workflow: w, note: clipped };
     }
-    return r;
+    if (!steps) return r;
+    const base = r;
+    const withSteps = (k: number): GetResult => {
+      if (k === steps.length) return { ...base, steps };
+      const note = `Showing the first ${k} steps to stay within the ${maxBytes}-byte answer budget: list_steps ` +
+        "shows more.";
+      return { ...base, steps: steps.slice(0, k), note: base.note ? `${base.note} ${note}` : note };
+    };
+    const keep = largestFitting(
+      prefixBound(steps, maxBytes),
+      (k) => answerBytes(withSteps(k), renderGet) <= maxBytes,
+    );
+    const fitted = withSteps(keep);
+    const children = fitted.child_workflow_ids;
+    if (keep > 0 || !children || answerBytes(fitted, renderGet) <= maxBytes) return fitted;
+    const withChildren = (k: number): GetResult => ({
+      ...fitted,
+      child_workflow_ids: children.slice(0, k),
+      note: `${fitted.note} Showing ${k} of ${children.length} child workflows: workflow_tree lists them.`,
+    });
+    return withChildren(
+      largestFitting(prefixBound(children, maxBytes), (k) => answerBytes(withChildren(k), renderGet) <= maxBytes),
+    );
   },
   render: renderGet,
 });
@@ -371,6 +405,22 @@ function renderGet(r: GetResult): string {
   if (r.child_workflow_ids) lines.push(`children: ${r.child_workflow_ids.join(", ")}`);
   if (r.note) lines.push(r.note);
   return lines.join("\n");
+}
+
+/** JSON bytes of the smallest step there is: `{"stepId":0,"stepName":""}` (and a comma). */
+const MIN_STEP_BYTES = 27;
+
+/** More steps than any answer within the budget can hold: preparing more would be wasted work. */
+function stepCap(ctx: ToolContext): number {
+  return Math.floor(ctx.limits.maxResultBytes / MIN_STEP_BYTES) + 1;
+}
+
+/** The first step that failed, normalized, looked for among all of `raw` without normalizing the rest. */
+function firstFailing(raw: readonly Step[]): Step | undefined {
+  const st = raw.find((s) => s.error !== undefined && s.error !== null && s.error !== "");
+  if (!st) return undefined;
+  const n = normalizeStep(st);
+  return n.error !== undefined && n.error !== "" ? n : undefined;
 }
 
 /** Clips a step's output and error to the per-field budget. */
@@ -405,8 +455,9 @@ export const listSteps = defineTool({
   async handler(args, ctx) {
     const page = { limit: args.limit, offset: args.offset };
     const raw = await ctx.backend.listSteps(args.application_name, args.workflow_id, page, { signal: ctx.signal });
-    const steps = raw.map(normalizeStep).map((st) => args.full ? st : clipStep(st, ctx));
-    const failing = steps.find((st) => st.error !== undefined && st.error !== "");
+    // Only the steps an answer could hold are prepared; the budget's fit cuts the rest with a note.
+    const steps = raw.slice(0, stepCap(ctx)).map(normalizeStep).map((st) => args.full ? st : clipStep(st, ctx));
+    const failing = firstFailing(raw);
     return {
       application: args.application_name,
       workflow_id: args.workflow_id,
@@ -416,29 +467,33 @@ export const listSteps = defineTool({
     };
   },
   fit(result, maxBytes) {
-    let r = result;
-    while (r.steps.length > 1 && jsonBytes(r) + byteLength(renderSteps(r)) > maxBytes) {
-      const steps = r.steps.slice(0, -1);
-      r = {
-        ...r,
-        steps,
-        count: steps.length,
-        note: `Showing the first ${steps.length} steps to stay within the ${maxBytes}-byte answer budget; ` +
-          "call without full: true for clipped outputs.",
-      };
-    }
-    return r;
+    // One pass: bound the prefix by the steps' own sizes, then search it; the note says how to see the rest.
+    const all = result.steps;
+    const withSteps = (k: number): StepsResult => ({
+      ...result,
+      steps: all.slice(0, k),
+      count: k,
+      note: `Showing the first ${k} of ${all.length} steps to stay within the ${maxBytes}-byte answer budget; ` +
+        "call without full: true for clipped outputs.",
+    });
+    const keep = largestFitting(prefixBound(all, maxBytes), (k) => answerBytes(withSteps(k), renderSteps) <= maxBytes);
+    return withSteps(Math.max(1, keep));
   },
   render: renderSteps,
 });
 
-function renderSteps(r: {
+/** What `list_steps` returns. */
+interface StepsResult {
+  [key: string]: unknown;
+  application: string;
   workflow_id: string;
   steps: StepView[];
   count: number;
   failing_step?: number;
   note?: string;
-}): string {
+}
+
+function renderSteps(r: StepsResult): string {
   if (r.count === 0) return `Workflow ${r.workflow_id} has no recorded steps.`;
   const lines = [`${r.count} step(s) of ${r.workflow_id}:`];
   for (const st of r.steps) lines.push(`${st.stepId === r.failing_step ? "FAILED " : ""}${stepLine(st)}`);

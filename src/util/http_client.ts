@@ -26,6 +26,12 @@ export interface HttpRequest {
   timeoutMs: number;
   /** Aborts the request early (e.g. the MCP client cancelled the call). */
   signal?: AbortSignal;
+  /**
+   * Reads at most this many bytes of the body: a longer answer is not read
+   * further and fails with an {@linkcode HttpExchangeError} (code `UPSTREAM`, not retryable).
+   * Unset: no limit.
+   */
+  maxBodyBytes?: number;
 }
 
 /** The answer to an {@linkcode HttpRequest}. */
@@ -54,7 +60,7 @@ export class HttpExchangeError extends UpstreamError {
   constructor(
     message: string,
     options: {
-      code: "TIMEOUT" | "NETWORK";
+      code: "TIMEOUT" | "NETWORK" | "UPSTREAM";
       mayHaveArrived: boolean;
       hint?: string;
       retryable?: boolean;
@@ -100,11 +106,24 @@ export async function httpRequest(req: HttpRequest, fetchFn: FetchLike = fetch):
       redirect: "manual",
     });
     phase = "body";
-    const text = await res.text();
+    const text = req.maxBodyBytes === undefined ? await res.text() : await boundedText(res, req.maxBodyBytes);
     clearTimeout(handle);
     return { status: res.status, headers: res.headers, text };
   } catch (err) {
     clearTimeout(handle);
+    if (err instanceof BodyTooLarge) {
+      throw new HttpExchangeError(
+        `${req.service} sent an answer larger than ${err.limit} bytes (${where}); it was not read further.`,
+        {
+          code: "UPSTREAM",
+          mayHaveArrived: true,
+          retryable: false,
+          hint: "Ask for less (fewer workflows, load_input/load_output false), or read this workflow in system-" +
+            "database mode, which reads large payloads in part.",
+          cause: err,
+        },
+      );
+    }
     if (isNotCapable(err)) {
       throw new MissingPermissionError(
         `network access to ${url.host} (${req.service})`,
@@ -147,6 +166,39 @@ export async function httpRequest(req: HttpRequest, fetchFn: FetchLike = fetch):
       cause: err,
     });
   }
+}
+
+/** A body that went past its byte limit. */
+class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`body larger than ${limit} bytes`);
+    this.name = "BodyTooLarge";
+  }
+}
+
+/** The body as text, reading at most `limit` bytes: past that it stops reading and throws {@linkcode BodyTooLarge}. */
+async function boundedText(res: Response, limit: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => {});
+    throw new BodyTooLarge(limit);
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > limit) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLarge(limit);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 /**

@@ -34,6 +34,11 @@ import {
 import { problemError } from "./_problem.ts";
 
 const SERVICE = "DBOS Conductor";
+/**
+ * The most of one Conductor answer this server reads (64 MiB): the server cannot bound what Conductor
+ * sends (a workflow's whole input and output), but it stops reading past this instead of holding it all.
+ */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 const MAYBE_DONE =
   "The request may or may not have taken effect: check the workflow with get_workflow before trying again.";
 
@@ -378,6 +383,7 @@ export class ConductorBackend implements WorkflowBackend {
       body: op.body === undefined ? undefined : JSON.stringify(op.body),
       timeoutMs: this.#opts.timeoutMs,
       signal: opts?.signal,
+      maxBodyBytes: MAX_ANSWER_BYTES,
     }, this.#opts.fetch);
   }
 

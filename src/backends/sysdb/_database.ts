@@ -47,7 +47,8 @@ export interface DerivedExecutor {
 }
 
 /** The parts of a `pg` pool this module uses. */
-interface PgPool {
+/** The part of a `pg` pool this module uses. */
+export interface PgPool {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   on(event: "error", listener: (err: Error) => void): unknown;
   end(): Promise<void>;

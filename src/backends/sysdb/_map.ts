@@ -120,7 +120,9 @@ export function toClientListInput(filter: WorkflowSearch, scope: string | undefi
   const input: ClientListInput = { loadInput: filter.loadInput ?? false, loadOutput: filter.loadOutput ?? false };
   for (const [v2, client] of LIST_KEYS) {
     const values = filter[v2]?.filter((v) => typeof v === "string" && v !== "");
-    if (values && values.length > 0) input[client] = [...values];
+    if (values && values.length > 0) {
+      input[client] = client === "workflow_id_prefix" ? values.map(likeLiteral) : [...values];
+    }
   }
   for (const key of SCALAR_KEYS) {
     const value = filter[key];
@@ -130,6 +132,15 @@ export function toClientListInput(filter: WorkflowSearch, scope: string | undefi
   if (filter.queuesOnly) input.queuesOnly = true;
   if (scope !== undefined) input.applicationName = scope;
   return input;
+}
+
+/**
+ * `text` as a literal inside a SQL `LIKE` pattern: the client matches
+ * `workflow_uuid LIKE prefix || '%'`, so `_`, `%` and the escape character
+ * `\` (Postgres's default) in a prefix are escaped to match only themselves.
+ */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** A workflow in v2's shape: absent values are left out, times become ISO 8601. */

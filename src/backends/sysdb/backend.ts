@@ -41,7 +41,15 @@ import {
 } from "../../core/errors.ts";
 import { CLIENT_SCHEMA_VERSION, type Probe, SystemDatabase, withRetryBudget } from "./_database.ts";
 import { type DatabaseLabel, describeDatabaseError, noSchemaError, SystemDatabaseError } from "./_errors.ts";
-import { type ClientWorkflow, isoTime, toClientListInput, toStep, toWorkflow } from "./_map.ts";
+import { type ClientWorkflow, errorText, isoTime, toClientListInput, toStep, toWorkflow, valueText } from "./_map.ts";
+import {
+  clippedPayload,
+  PAYLOAD_GROUP,
+  type PayloadField,
+  payloadHeads,
+  storedPayload,
+  storedValue,
+} from "./_payloads.ts";
 import { type DatabaseTarget, targetsFromConfig } from "./_targets.ts";
 
 export { CLIENT_SCHEMA_VERSION, SystemDatabaseError };
@@ -164,22 +172,116 @@ export class SysdbBackend implements WorkflowBackend {
     });
   }
 
-  /** Lists workflows through the DBOS client. */
+  /**
+   * Lists workflows through the DBOS client. With `opts.payloadBytes`, a
+   * payload much larger than that is not loaded: its start is read in SQL
+   * and returned clipped, with its stored size.
+   */
   async listWorkflows(app: string, filter: WorkflowSearch, opts?: CallOptions): Promise<Workflow[]> {
     const what = `list the workflows of application '${app}'`;
     const r = await this.#resolve(app, what);
-    const input = toClientListInput(filter, r.scope) as Parameters<DBOSClient["listWorkflows"]>[0];
-    const rows = await this.#run(r, what, opts, async () => await (await r.db.client(r.scope)).listWorkflows(input));
-    return rows.map((w) => toWorkflow(w as ClientWorkflow));
+    const input = toClientListInput(filter, r.scope) as ListInput;
+    const fields = loadedFields(input.loadInput === true, input.loadOutput === true);
+    if (opts?.payloadBytes === undefined || fields.length === 0) {
+      const rows = await this.#run(r, what, opts, async () => await (await r.db.client(r.scope)).listWorkflows(input));
+      return rows.map((w) => toWorkflow(w as ClientWorkflow));
+    }
+    const payloadBytes = opts.payloadBytes;
+    return await this.#run(r, what, opts, async () => {
+      const client = await r.db.client(r.scope);
+      const rows = await client.listWorkflows({ ...input, loadInput: false, loadOutput: false });
+      const ids = rows.map((w) => w.workflowID);
+      return await this.#withPayloads(r, rows as ClientWorkflow[], ids, fields, payloadBytes);
+    });
   }
 
-  /** Gets one workflow, with its input and output. */
+  /**
+   * Gets one workflow, with its input and output. With `opts.payloadBytes`,
+   * a payload much larger than that is read only in part (see listWorkflows).
+   */
   async getWorkflow(app: string, workflowId: string, opts?: CallOptions): Promise<Workflow> {
     const what = `get workflow '${workflowId}' of application '${app}'`;
     const r = await this.#resolve(app, what);
-    const w = await this.#run(r, what, opts, async () => await (await r.db.client(r.scope)).getWorkflow(workflowId));
+    const payloadBytes = opts?.payloadBytes;
+    const [w] = await this.#run(r, what, opts, async () => {
+      const client = await r.db.client(r.scope);
+      if (payloadBytes === undefined) {
+        const whole = await client.getWorkflow(workflowId);
+        return whole ? [toWorkflow(whole as ClientWorkflow)] : [];
+      }
+      const scope = r.scope === undefined ? {} : { applicationName: r.scope };
+      const rows = await client.listWorkflows({
+        workflowIDs: [workflowId],
+        loadInput: false,
+        loadOutput: false,
+        ...scope,
+      });
+      return await this.#withPayloads(
+        r,
+        rows as ClientWorkflow[],
+        [workflowId],
+        loadedFields(true, true),
+        payloadBytes,
+      );
+    });
     if (!w || !inScope(w.applicationName, r.scope)) throw noWorkflow(app, workflowId);
-    return toWorkflow(w as ClientWorkflow);
+    return w;
+  }
+
+  /**
+   * `rows` (listed without payloads) with their payload `fields`: those up to
+   * a few times `payloadBytes` loaded and deserialized by the DBOS client,
+   * the larger ones read in part in SQL and clipped.
+   */
+  async #withPayloads(
+    r: Resolved,
+    rows: ClientWorkflow[],
+    ids: string[],
+    fields: PayloadField[],
+    payloadBytes: number,
+  ): Promise<Workflow[]> {
+    const out = rows.map((w) => toWorkflow(w));
+    if (rows.length === 0) return out;
+    const large = Math.max(4 * payloadBytes, LARGE_PAYLOAD_FLOOR);
+    const heads = await payloadHeads(r.db.pool(), r.db.schemaSql, ids, fields, large, payloadBytes + 64);
+    const isLarge = (id: string, group: "input" | "output") =>
+      fields.some((f) => PAYLOAD_GROUP[f] === group && (heads.get(id)?.[f]?.bytes ?? 0) > large);
+    const client = await r.db.client(r.scope);
+    const scope = r.scope === undefined ? {} : { applicationName: r.scope };
+    const loaded = new Map<string, Partial<Record<PayloadField, unknown>>>();
+    for (const group of ["input", "output"] as const) {
+      if (!fields.some((f) => PAYLOAD_GROUP[f] === group)) continue;
+      const small = ids.filter((id) => !isLarge(id, group));
+      if (small.length === 0) continue;
+      const whole = await client.listWorkflows({
+        workflowIDs: small,
+        loadInput: group === "input",
+        loadOutput: group === "output",
+        ...scope,
+      });
+      for (const w of whole) {
+        const mapped = toWorkflow(w as ClientWorkflow);
+        const into = loaded.get(mapped.workflowId) ?? {};
+        for (const f of fields) if (PAYLOAD_GROUP[f] === group && mapped[f] !== undefined) into[f] = mapped[f];
+        loaded.set(mapped.workflowId, into);
+      }
+    }
+    for (const w of out) {
+      Object.assign(w, loaded.get(w.workflowId));
+      const h = heads.get(w.workflowId);
+      for (const f of fields) {
+        const p = h?.[f];
+        if (!p || !isLarge(w.workflowId, PAYLOAD_GROUP[f])) continue;
+        if (p.bytes > large) {
+          w[f] = clippedPayload(p, "get_workflow with full: true shows all of it");
+        } else {
+          // A small payload beside a large one the client would have to load with it (output and error).
+          const text = await storedPayload(r.db.pool(), r.db.schemaSql, w.workflowId, f);
+          if (text !== undefined) w[f] = f === "error" ? errorText(storedValue(text)) : valueText(storedValue(text));
+        }
+      }
+    }
+    return out;
   }
 
   /** Lists a workflow's steps, in order, with outputs and errors. */
@@ -421,6 +523,19 @@ function schemaProblem(probe: Probe, label: DatabaseLabel, what: string): System
     );
   }
   return undefined;
+}
+
+/**
+ * Payloads up to this size are always loaded whole through the DBOS client
+ * (deserialized exactly as DBOS does); larger ones are read in part when the
+ * caller shows only part of them.
+ */
+const LARGE_PAYLOAD_FLOOR = 64 * 1024;
+
+type ListInput = Parameters<DBOSClient["listWorkflows"]>[0];
+
+function loadedFields(input: boolean, output: boolean): PayloadField[] {
+  return [...(input ? ["input" as const] : []), ...(output ? ["output" as const, "error" as const] : [])];
 }
 
 function inScope(owner: string | undefined | null, scope: string | undefined): boolean {
