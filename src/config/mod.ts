@@ -67,7 +67,9 @@ export interface Config {
   auditLog: string | undefined;
   /** Refuse every call when the audit log cannot be written. */
   auditRequired: boolean;
-  /** Production: read-only, redaction and a required audit log. */
+  /** Private mode: workflow inputs, outputs and other payloads are described (type, size), never returned. */
+  private: boolean;
+  /** Production: read-only, redaction, private mode and a required audit log. */
   production: boolean;
   /** Budget of a whole tool result (structured JSON plus text), in bytes. */
   maxResultBytes: number;
@@ -103,6 +105,7 @@ export const DEFAULTS: Readonly<Omit<Config, "home">> = Object.freeze({
   configFile: undefined,
   auditLog: undefined,
   auditRequired: false,
+  private: false,
   production: false,
   maxResultBytes: 24_576,
   maxFieldBytes: 1_024,
@@ -496,13 +499,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: parseBoolean,
   },
   {
+    key: "private",
+    flag: "private",
+    env: "DBOS_MCP_PRIVATE",
+    kind: "boolean",
+    value: "",
+    defaultText: "false",
+    description: "Private mode: never return workflow inputs, outputs or step outputs, only their type and size.",
+    parse: parseBoolean,
+  },
+  {
     key: "production",
     flag: "production",
     env: "DBOS_MCP_PRODUCTION",
     kind: "boolean",
     value: "",
     defaultText: "false",
-    description: "Production: --read-only, the redact plugin and a required audit log (needs --audit-log).",
+    description: "Production: --read-only, --private, the redact plugin and a required audit log (needs --audit-log).",
     parse: parseBoolean,
   },
   {
@@ -663,7 +676,7 @@ function applyProduction(config: Config): Config {
   }
   add("redact");
   add("audit");
-  return { ...config, readOnly: true, auditRequired: true, plugins };
+  return { ...config, readOnly: true, private: true, auditRequired: true, plugins };
 }
 
 /**
