@@ -147,6 +147,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     secrets,
     log,
     maxResultBytes: config.maxResultBytes,
+    private: config.private,
   });
 
   let inFlight = 0;

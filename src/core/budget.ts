@@ -47,3 +47,9 @@ export function clipFields<T extends Record<string, unknown>>(
   }
   return (out ?? obj) as T;
 }
+
+/** Bytes of `text` before any clipping: the total a clip marker states, else its own UTF-8 length. */
+export function unclippedBytes(text: string): number {
+  const m = text.match(MARKER);
+  return m ? Number(m[2]) : byteLength(text);
+}

@@ -1,6 +1,10 @@
 // Zod schemas shared by the tools: arguments agents pass, and the shapes of
-// the Conductor contract that tools return.
+// the Conductor contract that tools return. Fields that carry application
+// data (inputs, outputs, event, notification and stream values) are marked
+// with `payload(...)`: private mode replaces them by a description of their
+// type and size (core/private.ts). A new tool's shape marks its own.
 import { z } from "zod";
+import { payload } from "../core/private.ts";
 
 export const applicationName = z.string().min(1).max(256).describe(
   "Name of the DBOS application, as list_applications returns it (application_name).",
@@ -43,8 +47,8 @@ export const workflowShape = z.looseObject({
   AuthenticatedUser: optionalText,
   AssumedRole: optionalText,
   AuthenticatedRoles: optionalText.describe("JSON array, as a string."),
-  Input: optionalText.describe("Input as text (only when loaded)."),
-  Output: optionalText.describe("Output as text (only when loaded)."),
+  Input: payload(optionalText.describe("Input as text (only when loaded).")),
+  Output: payload(optionalText.describe("Output as text (only when loaded).")),
   Error: optionalText.describe("Error message, when the workflow failed."),
   CreatedAt: optionalText.describe("Epoch milliseconds."),
   UpdatedAt: optionalText.describe("Epoch milliseconds."),
@@ -57,7 +61,7 @@ export const workflowShape = z.looseObject({
 export const stepShape = z.looseObject({
   function_id: z.number().int().describe("Step id; pass it as start_step to fork_workflow."),
   function_name: z.string(),
-  output: optionalText,
+  output: payload(z.string().nullish()),
   error: optionalText,
   child_workflow_id: optionalText,
   started_at_epoch_ms: optionalText,
