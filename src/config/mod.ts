@@ -139,14 +139,18 @@ export interface OptionSpec {
   parse(raw: RawValue, source: string): unknown;
 }
 
-/** Replaces the password of a URL with `***`, for messages. */
+/**
+ * Replaces the password of a URL with `***`, for messages. When the text is
+ * not a URL, everything from the user's `:` to the last `@` of the text goes
+ * (a password may hold a raw `@` or `/`).
+ */
 export function redactUrl(text: string): string {
   try {
     const url = new URL(text);
     if (url.password) url.password = "***";
     return url.href;
   } catch {
-    return text.replace(/\/\/([^:/@\s]+):[^@/\s]*@/, "//$1:***@");
+    return text.replace(/\/\/([^:/@\s]*):.*@/s, "//$1:***@");
   }
 }
 
