@@ -107,7 +107,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   config.home ??= defaultHome();
   const secrets = new SecretSet();
   secrets.add(config.refreshToken);
-  const log = options.log ?? stderrLogger(secrets);
+  // Every diagnostic line goes through the plugins' redactText (once they are loaded), then to the sink.
+  const textFilters: ((text: string) => string)[] = [];
+  const sink = options.log ?? stderrLogger(secrets);
+  const log: LogFn = (message) => sink(filterText(message, textFilters));
   const clock = options.clock ?? systemClock;
 
   const { backend, login } = openBackend(config, {
@@ -127,6 +130,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     new Set(builtins.map((t) => t.name)),
   );
   const { plugins } = loaded;
+  for (const plugin of plugins) if (plugin.redactText) textFilters.push(plugin.redactText.bind(plugin));
   const tools: ToolDefinition[] = [...builtins, ...loaded.tools];
 
   let toolBackend: WorkflowBackend = backend;
@@ -204,6 +208,19 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
         await backend.close();
       })(),
   };
+}
+
+/** `text` through each filter in turn; a filter that throws withholds the text. */
+function filterText(text: string, filters: readonly ((text: string) => string)[]): string {
+  let out = text;
+  for (const filter of filters) {
+    try {
+      out = filter(out);
+    } catch {
+      return "[a diagnostic line was withheld: a plugin failed to redact it]";
+    }
+  }
+  return out;
 }
 
 export { describeTool } from "./mcp/describe.ts";
