@@ -62,6 +62,7 @@ export {
   type PluginHost,
   type ToolResult,
 } from "./src/plugin_host/contract.ts";
+export { payload, privateDescription } from "./src/core/private.ts";
 export { type HttpServeOptions, type HttpServing, serveHttp } from "./src/transports/http.ts";
 export {
   defineTool,

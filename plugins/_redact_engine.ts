@@ -164,22 +164,60 @@ export class RedactionEngine {
       keys: this.#s.keys,
       isProtected: (v) => (p !== undefined && p.only.test(v)) || this.#allowed(v),
     };
-    let out = this.#round(text, ctx);
+    let out = this.#round(text, ctx, depth);
     // A marker can give its neighbours a boundary they lacked (`…-----GOCSPX-…` becomes `…]GOCSPX-…`):
     // run the rules again where markers are, until nothing changes, so that redacting twice is the same
     // as redacting once.
     for (let round = 1; round < MAX_ROUNDS && out !== text; round++) {
       text = out;
-      out = aroundMarkers(text, (part) => this.#round(part, ctx));
+      out = aroundMarkers(text, (part) => this.#round(part, ctx, depth));
     }
     return out;
   }
 
-  /** One round of the text rules: value patterns, then keys. */
-  #round(text: string, ctx: ScanContext): string {
+  /** One round of the text rules: value patterns, keys, then what is encoded (base64 JSON, URL encoding). */
+  #round(text: string, ctx: ScanContext, depth: number): string {
     let out = text;
     for (const pattern of this.#passes) out = applyPattern(pattern, out);
-    return scanKeys(out, ctx, this.#stems);
+    out = scanKeys(out, ctx, this.#stems);
+    if (depth + 1 >= MAX_DEPTH) return out;
+    out = this.#base64Json(out, depth);
+    return out.includes("%") ? this.#percentEncoded(out, depth) : out;
+  }
+
+  /**
+   * Base64 (standard or URL-safe) of a JSON document, e.g. a config or a credentials blob: decoded,
+   * redacted like any text, and encoded back the same way when something in it was redacted.
+   */
+  #base64Json(text: string, depth: number): string {
+    return replaceAll(text, BASE64_JSON, (token) => {
+      const decoded = decodeBase64Text(token);
+      if (decoded === undefined) return undefined;
+      const red = this.#textInner(decoded, depth + 1, undefined);
+      return red === decoded ? undefined : encodeBase64Like(red, token);
+    });
+  }
+
+  /**
+   * Percent-encoded text that hides delimiters (`password%3Dx`, `postgres%3A%2F%2Fu%3Ap%40h`): decoded,
+   * redacted like any text, and the changed part written back (markers as they are, the rest encoded
+   * again); the parts that did not change keep their original encoding.
+   */
+  #percentEncoded(text: string, depth: number): string {
+    return replaceAll(text, PERCENT_TOKEN, (token) => {
+      if (!ENCODED_DELIMITER.test(token)) return undefined;
+      const { decoded, offsets } = percentDecode(token);
+      const red = this.#textInner(decoded, depth + 1, undefined);
+      if (red === decoded) return undefined;
+      let a = 0;
+      while (a < decoded.length && a < red.length && decoded[a] === red[a]) a++;
+      let b = 0;
+      while (b < decoded.length - a && b < red.length - a && decoded.at(-1 - b) === red.at(-1 - b)) b++;
+      const middle = red.slice(a, red.length - b).split(MARKER_SPLIT).map((part, i) =>
+        i % 2 === 1 ? part : part.replace(/[%&=?/:@#+;,\s"'`<>\[\]]/g, (c) => encodeURIComponent(c))
+      ).join("");
+      return token.slice(0, offsets[a]) + middle + token.slice(offsets[decoded.length - b]);
+    });
   }
 
   /** Redacts text that is exactly one JSON document (re-serialized the same way), else `undefined`. */
@@ -236,7 +274,7 @@ export class RedactionEngine {
     if (value instanceof Date) return new Date(value.getTime());
     ancestors.add(value);
     try {
-      if (Array.isArray(value)) return value.map((v) => this.#value(v, depth + 1, category, ancestors, p));
+      if (Array.isArray(value)) return this.#array(value, depth, category, ancestors, p);
       if (value instanceof Map) {
         const out = new Map();
         for (const [k, v] of value) {
@@ -266,11 +304,110 @@ export class RedactionEngine {
     }
   }
 
+  /**
+   * An array: each item redacted, and two shapes that spread one secret over several items: a
+   * `[name, value]` pair whose name is a secret key (header lists), and a private key stored as an
+   * array of lines (every line from its BEGIN to its END is part of the key).
+   */
+  #array(value: unknown[], depth: number, category: string | undefined, ancestors: Set<object>, p?: Protection) {
+    const item = (v: unknown, cat: string | undefined) => this.#value(v, depth + 1, cat, ancestors, p);
+    if (category === undefined && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") {
+      const cat = this.#s.keys.classify(value[0]);
+      if (cat !== undefined) return [item(value[0], undefined), item(value[1], cat)];
+    }
+    let inKey = false;
+    return value.map((v) => {
+      if (typeof v !== "string") return item(v, category);
+      if (!inKey && PEM_OPEN.test(v) && !v.includes("-----END")) {
+        inKey = true;
+        return item(v, category);
+      }
+      if (!inKey) return item(v, category);
+      if (v.includes("-----END")) inKey = false;
+      return this.#allowed(v) ? v : marker("private_key");
+    });
+  }
+
   /** A member of an object under a key of category `cat`: strings and arrays of strings become markers. */
   #member(v: unknown, depth: number, cat: string | undefined, ancestors: Set<object>, p?: Protection): unknown {
     const inherit = cat !== undefined && (typeof v === "string" || Array.isArray(v)) ? cat : undefined;
     return this.#value(v, depth + 1, inherit, ancestors, p);
   }
+}
+
+// A private key's first line (an item of an array of lines).
+const PEM_OPEN = /-----BEGIN[ A-Z0-9]*PRIVATE KEY/;
+
+// Base64 whose text starts with `{`, `[` or white space (`e`, `W`, `I`, `C`): candidates for JSON.
+const BASE64_JSON = /(?<![A-Za-z0-9+/_-])[eWIC][A-Za-z0-9+/_-]{19,}={0,2}(?![A-Za-z0-9+/=_-])/g;
+
+// A run of text with percent escapes, and the escapes that hide a delimiter a rule looks at.
+const PERCENT_TOKEN = /[^\s'"`<>]*%[0-9A-Fa-f]{2}[^\s'"`<>]*/g;
+const ENCODED_DELIMITER = /%(?:2[2267Ff]|3[AaDdFf]|40|5[BbDd]|7[BbDd])/;
+const MARKER_SPLIT = new RegExp(`(${MARKER_SOURCE})`);
+
+/**
+ * Replaces each match of the global `re` for which `fn` returns a string. `fn` may run the engine
+ * again (and so `re`): all matches are found before the first call.
+ */
+function replaceAll(text: string, re: RegExp, fn: (match: string) => string | undefined): string {
+  return text.replace(re, (m) => fn(m) ?? m);
+}
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The text a base64 token encodes when it is UTF-8 holding a JSON container, else `undefined` (also when cut). */
+function decodeBase64Text(token: string): string | undefined {
+  let b64 = token.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
+  if (b64.length % 4 === 1) b64 = b64.slice(0, -1);
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const first = text.trimStart()[0];
+  return first === "{" || first === "[" ? text : undefined;
+}
+
+/** `text` in base64 the way `like` is written: URL-safe or standard, padded or not. */
+function encodeBase64Like(text: string, like: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  let out = btoa(bin);
+  if (/[-_]/.test(like) || (!/[+/]/.test(like) && !like.endsWith("=") && like.length % 4 !== 0)) {
+    out = out.replace(/\+/g, "-").replace(/\//g, "_");
+  }
+  return like.endsWith("=") ? out : out.replace(/=+$/, "");
+}
+
+/**
+ * Decodes the ASCII percent escapes of `token` (others stay as written); `offsets[i]` is where the
+ * decoded character `i` starts in `token` (`offsets[decoded.length]` is its length).
+ */
+function percentDecode(token: string): { decoded: string; offsets: number[] } {
+  let decoded = "";
+  const offsets: number[] = [];
+  for (let i = 0; i < token.length;) {
+    offsets.push(i);
+    const hex = token[i] === "%" ? token.slice(i + 1, i + 3) : "";
+    if (/^[0-7][0-9A-Fa-f]$/.test(hex)) {
+      decoded += String.fromCharCode(Number.parseInt(hex, 16));
+      i += 3;
+    } else {
+      decoded += token[i];
+      i++;
+    }
+  }
+  offsets.push(token.length);
+  return { decoded, offsets };
 }
 
 // Characters that may continue a token: a marker next to one changed a boundary some rule looks at.

@@ -127,14 +127,31 @@ const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?n?$/;
  * ```
  */
 export function keyWords(key: string): string[] {
-  return key
+  return foldKey(key)
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
     .replace(/([A-Za-z])([0-9])/g, "$1 $2")
     .replace(/([0-9])([A-Za-z])/g, "$1 $2")
     .toLowerCase()
-    .split(/[^a-z0-9]+/)
+    .split(/[^\p{L}\p{N}]+/u)
     .filter((w) => w !== "");
+}
+
+// Invisible format characters (zero-width space, joiners, word joiner, BOM, soft hyphen) hide nothing.
+const FORMAT_CHARS = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
+
+/**
+ * A key name without invisible format characters and with Latin letters
+ * folded to their base (`pass\u200Bword` → `password`, `lösenord` →
+ * `losenord`, `hasło` → `haslo`); other scripts stay as they are.
+ */
+function foldKey(key: string): string {
+  let k = key.replace(FORMAT_CHARS, "");
+  // deno-lint-ignore no-control-regex
+  if (/[^\x00-\x7f]/.test(k)) {
+    k = k.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/ł/g, "l").replace(/Ł/g, "L");
+  }
+  return k;
 }
 
 /** Options of {@linkcode KeyClassifier}. */
@@ -211,7 +228,52 @@ export class KeyClassifier {
   }
 }
 
-function headCategory(words: string[]): string | undefined {
+// The word for a password, in English and in other languages (folded as foldKey folds them), as the
+// last word of a key: `passwort`, `db_kennwort`, `contraseña`, `пароль`, `密码`.
+const PASSWORD_WORD = new RegExp(
+  `(?:${
+    [
+      "password",
+      "passwd",
+      "passphrase",
+      "passcode",
+      "passwort",
+      "kennwort",
+      "motdepasse",
+      "contrasena",
+      "senha",
+      "wachtwoord",
+      "losenord",
+      "passord",
+      "adgangskode",
+      "salasana",
+      "jelszo",
+      "heslo",
+      "haslo",
+      "geslo",
+      "lozinka",
+      "sifre",
+      "пароль",
+      "密码",
+      "密碼",
+      "パスワード",
+      "비밀번호",
+    ].join("|")
+  })s?$`,
+);
+// The word for a secret in other languages.
+const SECRET_WORD = /(?:geheimnis|secreto|segredo|segreto|секрет)$/;
+// A head noun written as several words: `pass_phrase`, `pass-word`, `mot_de_passe`.
+const COMPOUNDS = new Set(["password", "passphrase", "passcode", "passwort", "motdepasse", "kennwort"]);
+
+function headCategory(all: string[]): string | undefined {
+  let words = all;
+  for (const n of [3, 2]) {
+    if (words.length >= n && COMPOUNDS.has(words.slice(-n).join(""))) {
+      words = [...words.slice(0, -n), words.slice(-n).join("")];
+      break;
+    }
+  }
   const last = words[words.length - 1];
   const prev = words.length > 1 ? words[words.length - 2] : "";
   const before = words.slice(0, -1);
@@ -223,10 +285,10 @@ function headCategory(words: string[]): string | undefined {
   if (/secretaccesskey$/.test(last)) return "aws_secret_key";
   if (/secretkeys?$/.test(last)) return "secret";
   if (/privatekeys?$/.test(last)) return "private_key";
-  if (/(?:password|passwd|passphrase)s?$/.test(last) || /^(?:pass|pwd|pw)$/.test(last)) return "password";
+  if (PASSWORD_WORD.test(last) || /^(?:pass|pwd|pw|pswd|pword)$/.test(last)) return "password";
   if (/authorization$/.test(last) || last === "auth") return "authorization";
   if (/cookies?$/.test(last)) return "cookie";
-  if (/secrets?$/.test(last)) return before.includes("aws") ? "aws_secret_key" : "secret";
+  if (/secrets?$/.test(last) || SECRET_WORD.test(last)) return before.includes("aws") ? "aws_secret_key" : "secret";
   if (/credentials?$/.test(last)) return before.includes("amz") || before.includes("goog") ? undefined : "secret";
   if (/token$/.test(last) || last === "jwt") {
     return before.some((w) => PAGINATION.has(w)) || last === "nexttoken" || last === "pagetoken" ? undefined : "token";
@@ -244,7 +306,10 @@ export interface ScanContext {
 
 const QUOTES = "'\"`";
 
+const UNICODE_KEY_CHAR = /[\p{L}\p{N}\p{Mn}\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/u;
+
 function isKeyChar(c: number): boolean {
+  if (c > 127) return UNICODE_KEY_CHAR.test(String.fromCharCode(c));
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46 ||
     c === 36;
 }
@@ -259,9 +324,16 @@ function isAlpha(c: number): boolean {
  * faster than a case-insensitive regex).
  */
 export function stemRegex(extraStems: readonly string[]): RegExp {
-  const stems = ["pass", "pwd", "pw", "secret", "token", "jwt", "cookie", "auth", "credential", "key"];
-  for (const s of extraStems) if (!stems.some((t) => s.includes(t))) stems.push(s.replace(/[^a-z0-9]/g, ""));
-  return new RegExp(stems.filter((s) => s !== "").join("|"), "g");
+  const stems = [
+    ...["pass", "pwd", "pw", "secret", "token", "jwt", "cookie", "auth", "credential", "key"],
+    // Other languages' words for a password or a secret (lower case, as found in the text).
+    ...["wort", "contrase", "senha", "wachtwoord", "senord", "adgangskode", "salasana", "jelsz", "heslo", "has\u0142o"],
+    ...["haslo", "geslo", "lozinka", "sifre", "\u015fifre", "geheim", "secreto", "segredo", "segreto"],
+    ...["\u043f\u0430\u0440\u043e\u043b", "\u0441\u0435\u043a\u0440\u0435\u0442", "\u5bc6\u7801", "\u5bc6\u78bc"],
+    ...["\u30d1\u30b9\u30ef\u30fc\u30c9", "\ube44\ubc00\ubc88\ud638"],
+  ];
+  for (const s of extraStems) if (!stems.some((t) => s.includes(t))) stems.push(s.replace(/[^\p{L}\p{N}]/gu, ""));
+  return new RegExp(stems.filter((s) => s !== "").join("|"), "gu");
 }
 
 /**
@@ -327,6 +399,7 @@ function valueAfterKey(
   ctx: ScanContext,
 ): Hit | undefined {
   const n = text.length;
+  if (xmlOpens(text, s)) return xmlValue(text, e, category, ctx);
   // Quoted key: the same quote (behind the same backslashes) must close it.
   let quoted = false;
   let p = e;
@@ -347,6 +420,7 @@ function valueAfterKey(
   if (c === ":" && text[sp + 1] !== ":") sepEnd = sp + 1;
   else if (c === "=" && text[sp + 1] === ">") sepEnd = sp + 2;
   else if (c === "=" && text[sp + 1] !== "=") sepEnd = sp + 1;
+  if (sepEnd < 0 && quoted && c === "," && opensArray(text, s)) return pairValue(text, sp + 1, category, ctx);
   if (sepEnd < 0) {
     if (quoted || sp === p || !PROSE_KEYS.has(keyWords(key).join(""))) return undefined;
     return proseValue(text, sp, category, ctx);
@@ -484,4 +558,55 @@ function proseValue(text: string, sp: number, category: string, ctx: ScanContext
   const token = text.slice(v, end);
   if (!looksSecret(token) || ctx.isProtected(token)) return undefined;
   return { start: v, end, replacement: marker(category) };
+}
+
+/** Whether the key at `s` is an XML element's name: `<password`, `<db:password`. */
+function xmlOpens(text: string, s: number): boolean {
+  if (text[s - 1] === "<") return true;
+  return text[s - 1] === ":" && /<[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(text.slice(Math.max(0, s - 66), s - 1));
+}
+
+/** The text of an XML element opened by the name ending at `e` (up to the next tag), or its CDATA section. */
+function xmlValue(text: string, e: number, category: string, ctx: ScanContext): Hit | undefined {
+  let gt = e;
+  while (gt < text.length && gt - e < 1000 && text[gt] !== ">" && text[gt] !== "<") gt++;
+  if (text[gt] !== ">" || text[gt - 1] === "/") return undefined;
+  const v = gt + 1;
+  if (text.startsWith("<![CDATA[", v)) {
+    const close = text.indexOf("]]>", v);
+    const end = close < 0 ? text.length : close + 3;
+    const content = text.slice(v + 9, close < 0 ? end : close);
+    if (content.trim() === "" || isAlreadyRedacted(content) || ctx.isProtected(content)) return undefined;
+    return { start: v, end, replacement: marker(category) };
+  }
+  const lt = text.indexOf("<", v);
+  let end = lt < 0 ? text.length : lt;
+  let start = v;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  const content = text.slice(start, end);
+  if (content === "" || isAlreadyRedacted(content) || ctx.isProtected(content)) return undefined;
+  return { start, end, replacement: marker(category) };
+}
+
+/** Whether the quoted key at `s` is the first item of an array: `[ 'X-Api-Key', …`, `[\"token\", …`. */
+function opensArray(text: string, s: number): boolean {
+  let i = s - 2;
+  while (i >= 0 && text[i] === "\\") i--;
+  while (i >= 0 && isSpace(text.charCodeAt(i))) i--;
+  return text[i] === "[";
+}
+
+/** The second item of a `[name, value]` pair whose name is a secret key, when the pair closes after it. */
+function pairValue(text: string, from: number, category: string, ctx: ScanContext): Hit | undefined {
+  let v = from;
+  while (v < text.length && isSpace(text.charCodeAt(v))) v++;
+  let b = v;
+  while (b < text.length && text[b] === "\\") b++;
+  if (!QUOTES.includes(text[b] ?? "x")) return undefined;
+  const hit = quotedValue(text, v, b - v, category, ctx);
+  if (!hit) return undefined;
+  let after = hit.end;
+  while (after < text.length && (isSpace(text.charCodeAt(after)) || text[after] === "\\")) after++;
+  return text[after] === "]" ? hit : undefined;
 }

@@ -163,10 +163,15 @@ export function combinePatterns(patterns: readonly ValuePattern[]): ValuePattern
 }
 
 // Private-key armour, then a body that may be split the way util.inspect
-// splits multi-line strings (`'…\n' +\n  '…'`), or JSON-escaped (`\n`), and
-// may have lost its END line to truncation.
+// splits multi-line strings (`'…\n' +\n  '…'`), JSON-escaped (`\n`), or stored
+// as an array of lines (`'…',\n  '…'` and `"…","…"`, quotes maybe escaped),
+// and may have lost its END line to truncation.
 const PEM_LABEL = String.raw`[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----`;
-const PEM_BODY = String.raw`(?:[A-Za-z0-9+/=\s:,.]|-(?!----)|\\+[nrt]|['"\x60][ \t]*\+\s*['"\x60])*`;
+const QUOTE = String.raw`\\*['"\x60]`;
+const KEY_BREAK = String.raw`${QUOTE}[ \t]*[+,]\s*${QUOTE}`;
+const PEM_BODY = String.raw`(?:[A-Za-z0-9+/=\s:,.]|-(?!----)|\\+[nrt]|${KEY_BREAK})*`;
+// PuTTY's key file: a header line, then lines of `Name: value` and base64 up to its `Private-MAC`.
+const PPK_BODY = String.raw`(?:(?!Private-MAC)(?:[A-Za-z0-9+/=\s:,._@-]|\\+[nrt]|${KEY_BREAK}))*`;
 
 /**
  * The built-in value patterns, in the order they run (specific before
@@ -175,9 +180,13 @@ const PEM_BODY = String.raw`(?:[A-Za-z0-9+/=\s:,.]|-(?!----)|\\+[nrt]|['"\x60][ 
  */
 export const BUILTIN_PATTERNS: readonly ValuePattern[] = [
   simple("private_key", `-----BEGIN${PEM_LABEL}${PEM_BODY}(?:-----END${PEM_LABEL})?`, ["PRIVATE KEY"]),
+  simple("private_key", `PuTTY-User-Key-File-\\d+:${PPK_BODY}(?:Private-MAC:[ \\t]*[0-9a-fA-F]*)?`, ["PuTTY-User-Key"]),
+  // JOSE compact serialization: a JWT (header.payload.signature) or a JWE (header.key.iv.ciphertext.tag, the
+  // key empty with direct encryption).
   simple(
     "jwt",
-    String.raw`(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.(?:eyJ[A-Za-z0-9_-]*|[A-Za-z0-9_-]{10,})(?:\.[A-Za-z0-9_-]*)?`,
+    String
+      .raw`(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.(?:(?:eyJ[A-Za-z0-9_-]*|[A-Za-z0-9_-]{10,})(?:\.[A-Za-z0-9_-]*){0,3}|\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?)`,
     ["eyJ"],
   ),
   simple("github_token", String.raw`(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})`, [
@@ -227,6 +236,28 @@ export const BUILTIN_PATTERNS: readonly ValuePattern[] = [
     replace: (m) => `${m[1]}${marker("slack_webhook")}`,
   },
   {
+    kind: "teams_webhook",
+    regex:
+      /(https:\/\/(?:[A-Za-z0-9-]+\.webhook\.office\.com\/webhookb2\/|outlook\.office(?:365)?\.com\/webhook\/))[A-Za-z0-9@_/-]{20,}/g,
+    hints: ["webhook"],
+    replace: (m) => `${m[1]}${marker("teams_webhook")}`,
+  },
+  {
+    // An Azure shared access signature: a query with a service version (sv=YYYY-MM-DD) and a sig=, in either order.
+    // Unlike a presigned S3 URL's signature, a SAS is often long-lived and grants access by itself.
+    kind: "azure_sas",
+    regex:
+      /(?<![A-Za-z0-9_])(?:sv=\d{4}-\d\d-\d\d[^\s'"`<>#]{0,2000}?[?&;]sig=(?<a>[A-Za-z0-9%+/=_-]+)|sig=(?<b>[A-Za-z0-9%+/=_-]+)(?=[^\s'"`<>#]{0,2000}?[&;]sv=\d{4}-\d\d-\d\d))/dg,
+    hints: ["sig="],
+    replace(m) {
+      const span = m.indices?.groups?.a ?? m.indices?.groups?.b;
+      const secret = m.groups?.a ?? m.groups?.b;
+      if (!span || !secret || isMarker(secret) || secret.startsWith("%5BREDACTED")) return undefined;
+      const [a, b] = span;
+      return m[0].slice(0, a - m.index) + marker("azure_sas") + m[0].slice(b - m.index);
+    },
+  },
+  {
     kind: "discord_webhook",
     regex: /(https:\/\/(?:ptb\.|canary\.)?discord(?:app)?\.com\/api\/webhooks\/\d+\/)[A-Za-z0-9_-]{20,}/g,
     hints: ["discord"],
@@ -236,10 +267,11 @@ export const BUILTIN_PATTERNS: readonly ValuePattern[] = [
     // scheme://user:password@host — keep the user and the host, hide the password.
     kind: "url_credentials",
     // The match starts at "://" (fast to find); the scheme is read by a lookbehind.
-    regex: /:\/\/(?<=(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{1,30}):\/\/)([^\s:/?#@'"`\\]*):([^\s@/?#'"`\\]+)@/g,
+    // The password runs to the authority's last `@` (a raw `@` in a password is common; `/ ? #` end the authority).
+    regex: /:\/\/(?<=(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{1,30}):\/\/)([^\s:/?#@'"`\\]*):([^\s/?#'"`\\]+)@/g,
     hints: ["://"],
     replace(m) {
-      if (isMarker(m[3])) return undefined;
+      if (isMarker(m[3]) || (m[3].includes("@") && isMarker(m[3].slice(0, m[3].lastIndexOf("@"))))) return undefined;
       const kind = DB_SCHEMES.has(m[1].toLowerCase()) ? "connection_string" : "url_credentials";
       return `://${m[2]}:${marker(kind)}@`;
     },

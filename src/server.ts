@@ -126,8 +126,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   secrets.add(config.httpToken);
   secrets.add(config.token);
   for (const url of [config.databaseUrl, ...config.apps.map((a) => a.url)]) secrets.add(urlPassword(url));
+  // Every diagnostic line is scrubbed of known secrets, then goes through the plugins' redactText (once they
+  // are loaded), then to the sink.
+  const textFilters: ((text: string) => string)[] = [];
   const given = options.log;
-  const log: LogFn = given ? (message) => given(secrets.scrub(message)) : stderrLogger(secrets);
+  const sink: LogFn = given ? (message) => given(secrets.scrub(message)) : stderrLogger(secrets);
+  const log: LogFn = (message) => sink(filterText(message, textFilters));
   const clock = options.clock ?? systemClock;
 
   const { backend, login } = openBackend(config, {
@@ -147,6 +151,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     new Set(builtins.map((t) => t.name)),
   );
   const { plugins } = loaded;
+  for (const plugin of plugins) if (plugin.redactText) textFilters.push(plugin.redactText.bind(plugin));
   const tools: ToolDefinition[] = [...builtins, ...loaded.tools];
 
   let toolBackend: WorkflowBackend = backend;
@@ -167,6 +172,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     secrets,
     log,
     maxResultBytes: config.maxResultBytes,
+    private: config.private,
   });
 
   let inFlight = 0;
@@ -223,6 +229,19 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
         await backend.close();
       })(),
   };
+}
+
+/** `text` through each filter in turn; a filter that throws withholds the text. */
+function filterText(text: string, filters: readonly ((text: string) => string)[]): string {
+  let out = text;
+  for (const filter of filters) {
+    try {
+      out = filter(out);
+    } catch {
+      return "[a diagnostic line was withheld: a plugin failed to redact it]";
+    }
+  }
+  return out;
 }
 
 export { describeTool } from "./mcp/describe.ts";

@@ -199,6 +199,21 @@ Deno.test("parseCommand() never repeats a database password in an error", async 
   }
 });
 
+Deno.test("parseCommand() hides all of a password that holds a raw @ when it echoes an invalid URL", async () => {
+  for (
+    const args of [
+      ["--database-url", "postgres://app:s3cr@tpw@db.internal:99999/orders"],
+      ["--database-url", "postgres://app:s3cr@tpw@/orders"],
+      ["--app", "shop=postgres://app:s3cr@tpw@db.internal:99999/orders"],
+    ]
+  ) {
+    const cmd = await parseCommand(args, envOf({}));
+    assert(cmd.kind === "usage-error", args.join(" "));
+    for (const part of ["s3cr", "tpw"]) assert(!cmd.message.includes(part), cmd.message);
+    assertStringIncludes(cmd.message, "postgres://app:[REDACTED]@");
+  }
+});
+
 Deno.test("parseCommand() names the flag and what is allowed for a bad value", async () => {
   for (
     const [args, expected] of [

@@ -79,6 +79,7 @@ Deno.test("DEFAULTS keep the documented defaults of every option", () => {
     configFile: undefined,
     auditLog: undefined,
     auditRequired: false,
+    private: false,
     production: false,
     maxResultBytes: 24_576,
     maxFieldBytes: 1_024,

@@ -1,12 +1,12 @@
 // Production mode end to end, with real parts: the server spawned over stdio
-// with --production (read-only + redact + required audit) against the
+// with --production (read-only + private + redact + required audit) against the
 // Conductor emulator relaying to the real DBOS sample app, whose `secrets`
 // workflow carries 50+ seeded secrets of 8+ kinds in its input, output, step
 // outputs and step errors.
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { textOf } from "./_mcp.ts";
-import { recorder } from "./_scenarios.ts";
-import { conductorModeFlags, MOD_PATH, spawnConductorModeServer } from "./_server_process.ts";
+import { type Call, recorder } from "./_scenarios.ts";
+import { conductorModeFlags, MOD_PATH, type ServerProcess, spawnConductorModeServer } from "./_server_process.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { startWorld } from "./fixtures/world.ts";
 import { CONTROL_VALUES, SEEDED_SECRETS, SEEDS } from "./fixtures/sample_secrets.ts";
@@ -22,6 +22,47 @@ async function verify(path: string): Promise<{ code: number; out: string }> {
     stderr: "piped",
   }).output();
   return { code: out.code, out: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
+}
+
+/** Calls every tool that can show the secrets workflow (and its resource); returns all the answers as JSON. */
+async function sweepSecretsWorkflow(
+  call: Call,
+  server: ServerProcess,
+  results: unknown[],
+  id: string,
+): Promise<string> {
+  await call("list_workflows", { application_name: APP, workflow_uuids: [id], load_input: true, load_output: true });
+  await call("get_workflow", { application_name: APP, workflow_id: id, full: true, include_steps: true });
+  await call("get_workflow", { application_name: APP, workflow_id: id });
+  await call("list_steps", { application_name: APP, workflow_id: id, full: true });
+  await call("summarize_workflows", { application_name: APP, start_time: "1h" });
+  await call("workflow_tree", { application_name: APP, workflow_id: id });
+  // Reading the input in small parts must not cut a secret in two and show its tail.
+  for (let offset = 0; offset < 20_000; offset += 97) {
+    const part = await call("get_workflow", {
+      application_name: APP,
+      workflow_id: id,
+      fields: ["input"],
+      byte_offset: offset,
+    });
+    if (!String((part.structuredContent?.workflow as Record<string, unknown>)?.input ?? "")) break;
+  }
+  const resource = await server.client.readResource({
+    uri: `dbos://applications/${APP}/workflows/${encodeURIComponent(id)}`,
+  });
+  results.push(resource);
+  return JSON.stringify(results);
+}
+
+/** No seeded secret, nor any 16-character piece of one (a page that starts inside a secret would show its tail). */
+function assertNoSecret(everything: string): void {
+  const leaked = SEEDED_SECRETS.filter((s) => everything.includes(s));
+  assertEquals(leaked.length, 0, `leaked: ${leaked.map((s) => s.slice(0, 12)).join(", ")}`);
+  const pieces = SEEDED_SECRETS.filter((s) => s.length >= 20).flatMap((s) =>
+    Array.from({ length: s.length - 15 }, (_, i) => s.slice(i, i + 16))
+  );
+  const fragments = pieces.filter((p) => everything.includes(p));
+  assertEquals(fragments.length, 0, `secret fragments leaked: ${fragments.slice(0, 3).join(", ")}`);
 }
 
 Deno.test("production mode: read-only at every layer, no secret in any answer or audit record", async (t) => {
@@ -71,43 +112,14 @@ Deno.test("production mode: read-only at every layer, no secret in any answer or
     });
 
     await t.step("every tool that can show the secrets workflow shows none of its secrets", async () => {
-      await call("list_workflows", {
-        application_name: APP,
-        workflow_uuids: [id],
-        load_input: true,
-        load_output: true,
-      });
-      await call("get_workflow", { application_name: APP, workflow_id: id, full: true, include_steps: true });
-      await call("get_workflow", { application_name: APP, workflow_id: id });
-      await call("list_steps", { application_name: APP, workflow_id: id, full: true });
-      await call("summarize_workflows", { application_name: APP, start_time: "1h" });
-      await call("workflow_tree", { application_name: APP, workflow_id: id });
-      // Reading the input in small parts must not cut a secret in two and show its tail.
-      for (let offset = 0; offset < 20_000; offset += 97) {
-        const part = await call("get_workflow", {
-          application_name: APP,
-          workflow_id: id,
-          fields: ["input"],
-          byte_offset: offset,
-        });
-        if (!String((part.structuredContent?.workflow as Record<string, unknown>)?.input ?? "")) break;
-      }
-      const resource = await server.client.readResource({
-        uri: `dbos://applications/${APP}/workflows/${encodeURIComponent(id)}`,
-      });
-      results.push(resource);
-      const everything = JSON.stringify(results);
-      const leaked = SEEDED_SECRETS.filter((s) => everything.includes(s));
-      assertEquals(leaked.length, 0, `leaked: ${leaked.map((s) => s.slice(0, 12)).join(", ")}`);
-      // Nor any 16-character piece of one (a page that starts inside a secret would show its tail).
-      const pieces = SEEDED_SECRETS.filter((s) => s.length >= 20).flatMap((s) =>
-        Array.from({ length: s.length - 15 }, (_, i) => s.slice(i, i + 16))
-      );
-      const fragments = pieces.filter((p) => everything.includes(p));
-      assertEquals(fragments.length, 0, `secret fragments leaked: ${fragments.slice(0, 3).join(", ")}`);
-      assertStringIncludes(everything, "[REDACTED:");
-      const lost = CONTROL_VALUES.filter((v) => !everything.includes(JSON.stringify(v).slice(1, -1)));
-      assertEquals(lost, [], "non-secret control values survive");
+      const everything = await sweepSecretsWorkflow(call, server, results, id);
+      assertNoSecret(everything);
+      assertStringIncludes(everything, "[REDACTED:", "errors are redacted");
+      // Production is private: payloads come back as their type and size (their controls with them).
+      const wf = await call("get_workflow", { application_name: APP, workflow_id: id });
+      const w = wf.structuredContent?.workflow as Record<string, string>;
+      assertMatch(w.input, /^<private: array, \d+ bytes>$/);
+      assertMatch(w.output, /^<private: object, \d+ bytes>$/);
       assertStringIncludes(everything, id, "ids survive");
     });
 
@@ -145,6 +157,31 @@ Deno.test("production mode: read-only at every layer, no secret in any answer or
   } finally {
     await Deno.remove(home, { recursive: true });
     await Deno.remove(logDir, { recursive: true });
+  }
+});
+
+Deno.test("the redact plugin alone, on what the real executor renders, hides every seeded secret and keeps every control", async () => {
+  await using login = await startLoginEmulator({ organization: ORG });
+  await using world = await startWorld({ org: ORG, isValidToken: (tok) => login.isValidAccessToken(tok) });
+  const home = await Deno.makeTempDir({ prefix: "dbos-mcp-home-" });
+  const targets = { conductorUrl: world.conductor.baseUrl, loginUrl: login.loginUrl, home };
+  const server = await spawnConductorModeServer(targets, {
+    args: ["--plugin", "redact", "--read-only", "--login-wait", "10000"],
+    flags: (h, hosts) => conductorModeFlags({ hosts, home: h }),
+  });
+  const { call, results } = recorder(server);
+  try {
+    await call("login");
+    assertEquals((await call("login_complete")).structuredContent?.status, "complete");
+    const everything = await sweepSecretsWorkflow(call, server, results, world.app.ids.secrets);
+    assertNoSecret(everything);
+    assertStringIncludes(everything, "[REDACTED:");
+    const lost = CONTROL_VALUES.filter((v) => !everything.includes(JSON.stringify(v).slice(1, -1)));
+    assertEquals(lost, [], "non-secret control values survive");
+    assertStringIncludes(everything, world.app.ids.secrets, "ids survive");
+  } finally {
+    await server.close();
+    await Deno.remove(home, { recursive: true });
   }
 });
 

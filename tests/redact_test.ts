@@ -121,6 +121,14 @@ Deno.test("redactText() replaces every value kind with a marker naming it", () =
     ["connection_string", `redis://:${f.pw}@cache:6379/0`, f.pw],
     ["url_credentials", `https://deploy:${f.pw}@ci.example.com/hook`, f.pw],
     ["discord_webhook", `https://discord.com/api/webhooks/1234567890/${f.vendor(B64URL, 68)}`, f.last],
+    [
+      "teams_webhook",
+      `https://acme.webhook.office.com/webhookb2/${crypto.randomUUID()}@${crypto.randomUUID()}/IncomingWebhook/${
+        f.vendor(HEX, 32)
+      }/${crypto.randomUUID()}`,
+      f.last,
+    ],
+    ["azure_sas", `https://a.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig=${f.vendor(ALNUM, 43)}%3D`, f.last],
     ["shopify_token", `shop ${cat("shp", "at_")}${f.vendor(HEX, 32)}`, f.last],
     ["vault_token", `VAULT_TOKEN=${cat("hv", "s.")}${f.vendor(B64URL, 90)}`, f.last],
     ["pypi_token", `upload with ${cat("pypi", "-AgEI")}${f.vendor(B64URL, 100)}`, f.last],
@@ -279,7 +287,7 @@ Deno.test("redact() redacts JSON inside strings inside JSON and writes each leve
   const out = redact(result);
   assertEquals(out.workflow.workflowId, "wf-7");
   assertEquals(out.workflow.status, "ERROR");
-  assertEquals(out.workflow.createdAt, "1767225600000");
+  assertEquals(out.workflow.createdAt, "2026-01-01T00:00:00.000Z");
   assertEquals(out.n, 3);
   const parsed = JSON.parse(out.workflow.input);
   assertEquals(out.workflow.input, JSON.stringify(parsed, null, 2), "indentation kept");
@@ -670,4 +678,271 @@ Deno.test("redactingBackend() redacts what a backend returns, so a byte_offset p
     });
     assert(!JSON.stringify(res).includes(secret.slice(6, 22)), `page starting inside ${secret.slice(0, 8)}`);
   }
+});
+
+// ------------------------------------------------------- measured gaps
+
+Deno.test("redactText() decodes base64 of JSON, redacts it, and encodes it back the same way", () => {
+  const f = fakes(20);
+  const { redactText, redact } = createRedactor();
+  const doc = JSON.stringify({ user: "svc", password: f.pw, region: "eu-west-1" });
+  const std = btoa(doc);
+  const url = std.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  for (const encoded of [std, url]) {
+    const out = redactText(`config=${encoded} loaded`);
+    assert(!out.includes(encoded), out);
+    const back = /config=(\S+) loaded/.exec(out)![1];
+    const decoded = atob(back.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - back.length % 4) % 4));
+    assertEquals(JSON.parse(decoded), { user: "svc", password: "[REDACTED:password]", region: "eu-west-1" });
+    assertEquals(redactText(out), out, "idempotent");
+  }
+  assertEquals(redact({ blob: std }).blob === std, false);
+  // Controls: base64 of JSON without a secret, and base64 that is not JSON, stay byte for byte.
+  const harmless = btoa(JSON.stringify({ user: "svc", region: "eu-west-1", count: 3 }));
+  assertEquals(redactText(`config=${harmless}`), `config=${harmless}`);
+  const random = f.pick(B64, 88);
+  assertEquals(redactText(`blob ${random}`), `blob ${random}`);
+});
+
+Deno.test("redactText() redacts URL-encoded key=value pairs and connection strings", () => {
+  const f = fakes(21);
+  const { redactText } = createRedactor();
+  const q = `next=%2Flogin%3Fuser%3Dann%26password%3D${f.pw}%26lang%3Den`;
+  const out = redactText(q);
+  assert(!out.includes(f.pw), out);
+  assertStringIncludes(out, "[REDACTED:password]");
+  assertStringIncludes(out, "next=%2Flogin%3Fuser%3Dann%26password%3D");
+  assertStringIncludes(out, "%26lang%3Den");
+  const conn = `dsn=postgres%3A%2F%2Fapp%3A${f.pw}%40db.internal%3A5432%2Forders`;
+  const c = redactText(conn);
+  assert(!c.includes(f.pw), c);
+  assertStringIncludes(c, "[REDACTED:connection_string]");
+  assertStringIncludes(c, "db.internal");
+  assertEquals(redactText(c), c, "idempotent");
+  // Controls: encoded text without a secret stays.
+  for (const keep of ["q=caf%C3%A9%20au%20lait&page=2", "next=%2Fdocs%3Fsection%3Dpassword-reset", "100%25 done"]) {
+    assertEquals(redactText(keep), keep);
+  }
+});
+
+Deno.test("redact() and redactText() redact a PEM private key stored as an array of lines", () => {
+  const f = fakes(22);
+  const { redact, redactText } = createRedactor();
+  const lines = f.pem.split("\n");
+  const value = { note: "ok", key_lines: lines, other: ["a", "b"] };
+  const out = redact(value);
+  assertNoLeak(JSON.stringify(out), f.pemLines);
+  assertEquals(out.note, "ok");
+  assertEquals(out.other, ["a", "b"]);
+  for (const text of [JSON.stringify(value), inspect(value, INSPECT), JSON.stringify(value, null, 2)]) {
+    const r = redactText(text);
+    assertNoLeak(r, f.pemLines, text);
+    assertStringIncludes(r, "[REDACTED:private_key]");
+    assertStringIncludes(r, "other");
+  }
+  const pub = [cat("-----BEGIN ", "PUBLIC KEY-----"), f.pemLines[1], cat("-----END ", "PUBLIC KEY-----")];
+  assertEquals(redact({ pub }), { pub }, "a public key's lines stay");
+});
+
+Deno.test("redactText() redacts a PuTTY private key but keeps what follows it", () => {
+  const f = fakes(23);
+  const { redactText } = createRedactor();
+  const priv = f.pick(B64, 44);
+  const mac = f.pick(HEX, 64);
+  const ppk = [
+    "PuTTY-User-Key-File-3: ssh-ed25519",
+    "Encryption: none",
+    "Comment: deploy@ci",
+    "Public-Lines: 2",
+    f.pick(B64, 64),
+    f.pick(B64, 4),
+    "Private-Lines: 1",
+    priv,
+    `Private-MAC: ${mac}`,
+  ].join("\n");
+  for (const text of [ppk, JSON.stringify({ key: ppk, host: "bastion" }), inspect({ key: ppk }, INSPECT)]) {
+    const out = redactText(text);
+    assertNoLeak(out, [priv, mac], text);
+    assertStringIncludes(out, "[REDACTED:private_key]");
+  }
+  assertStringIncludes(redactText(JSON.stringify({ key: ppk, host: "bastion" })), "bastion");
+});
+
+Deno.test("redactText() redacts Microsoft Teams webhooks, Azure SAS signatures and JWE tokens", () => {
+  const f = fakes(24);
+  const { redactText } = createRedactor();
+  const guid = () => crypto.randomUUID();
+  const teamsSecret = f.pick(HEX, 32);
+  const teams =
+    `https://contoso.webhook.office.com/webhookb2/${guid()}@${guid()}/IncomingWebhook/${teamsSecret}/${guid()}`;
+  const t = redactText(`post to ${teams} now`);
+  assert(!t.includes(teamsSecret), t);
+  assertStringIncludes(t, "[REDACTED:teams_webhook]");
+  assertStringIncludes(t, "https://contoso.webhook.office.com/webhookb2/");
+
+  const sig = encodeURIComponent(f.pick(B64, 43) + "=");
+  for (
+    const sas of [
+      `https://acct.blob.core.windows.net/c/f.csv?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01T00:00:00Z&sig=${sig}`,
+      `https://acct.blob.core.windows.net/c/f.csv?sp=r&st=2026-01-01&se=2030-01-01&spr=https&sv=2022-11-02&sr=b&sig=${sig}`,
+      `BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&sig=${sig}`,
+    ]
+  ) {
+    const out = redactText(sas);
+    assert(!out.includes(sig), out);
+    assertStringIncludes(out, "sig=[REDACTED:azure_sas]");
+    assertStringIncludes(out, "sv=2022-11-02");
+  }
+  // Control: an AWS presigned URL's signature, and a sig= outside a SAS, stay.
+  const presigned = CONTROL_VALUES.find((v) => v.includes("X-Amz-Signature"))!;
+  assertEquals(redactText(presigned), presigned);
+  assertEquals(redactText("https://example.com/img?sig=abc123&w=200"), "https://example.com/img?sig=abc123&w=200");
+
+  const b64u = (s: string) => btoa(s).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  const header = b64u(JSON.stringify({ alg: "dir", enc: "A256GCM" }));
+  const parts = [f.pick(B64URL, 16), f.pick(B64URL, 120), f.pick(B64URL, 22)];
+  const jweDir = [header, "", ...parts].join(".");
+  const jweKey = [b64u(JSON.stringify({ alg: "RSA-OAEP", enc: "A256GCM" })), f.pick(B64URL, 342), ...parts].join(".");
+  for (const jwe of [jweDir, jweKey]) {
+    const out = redactText(`cookie value ${jwe} end`);
+    assertEquals(out, "cookie value [REDACTED:jwt] end", jwe.slice(0, 30));
+  }
+});
+
+Deno.test("redactText() redacts XML <password> elements, with namespaces and CDATA", () => {
+  const f = fakes(25);
+  const { redactText } = createRedactor();
+  const cases: [string, string][] = [
+    [`<user><name>ann</name><password>${f.pw}</password></user>`, "<password>[REDACTED:password]</password>"],
+    [`<db:Password type="plain">${f.pw}</db:Password>`, '<db:Password type="plain">[REDACTED:password]</db:Password>'],
+    [`<apiKey><![CDATA[${f.pw}]]></apiKey>`, "<apiKey>[REDACTED:api_key]</apiKey>"],
+    [`<client_secret>\n  ${f.pw}\n</client_secret>`, "<client_secret>\n  [REDACTED:secret]\n</client_secret>"],
+  ];
+  for (const [text, want] of cases) {
+    const out = redactText(text);
+    assertStringIncludes(out, want, text);
+    assert(!out.includes(f.pw));
+  }
+  // Controls: non-secret elements and empty or nested elements stay.
+  for (const keep of ["<name>ann</name>", "<token_type>Bearer</token_type>", "<password></password>", "<password/>"]) {
+    assertEquals(redactText(keep), keep);
+  }
+  assertEquals(redactText("<password><hash>x</hash></password>"), "<password><hash>x</hash></password>");
+});
+
+Deno.test("redact() and redactText() know key names in other spellings and languages", () => {
+  const f = fakes(26);
+  const { redact, redactText } = createRedactor();
+  const keys: [string, string][] = [
+    ["passcode", "password"],
+    ["pass_phrase", "password"],
+    ["passPhrase", "password"],
+    ["pass-word", "password"],
+    ["passwort", "password"],
+    ["Kennwort", "password"],
+    ["mot_de_passe", "password"],
+    ["motDePasse", "password"],
+    ["contraseña", "password"],
+    ["senha", "password"],
+    ["wachtwoord", "password"],
+    ["lösenord", "password"],
+    ["hasło", "password"],
+    ["пароль", "password"],
+    ["密码", "password"],
+    ["db_passwort", "password"],
+    ["geheimnis", "secret"],
+  ];
+  for (const [key, kind] of keys) {
+    assertEquals(redact({ [key]: f.pw }), { [key]: `[REDACTED:${kind}]` }, key);
+    for (const text of [`${key}=${f.pw}`, JSON.stringify({ [key]: f.pw }), inspect({ [key]: f.pw })]) {
+      const out = redactText(text);
+      assert(!out.includes(f.pw), `${key}: ${out}`);
+    }
+  }
+  // Controls: words that merely contain the letters stay.
+  const keep = { passage: "intro", compass: "north", passenger: "ann", passed: "yes", password_reset_count: 3 };
+  assertEquals(redact(keep), keep);
+  assertEquals(redactText(JSON.stringify(keep)), JSON.stringify(keep));
+});
+
+Deno.test("redactText() redacts a URL password that holds a raw @", () => {
+  const f = fakes(27);
+  const { redactText } = createRedactor();
+  const pw = `${f.pick(ALNUM, 8)}@${f.pick(ALNUM, 8)}`;
+  for (const scheme of ["postgres", "https"]) {
+    const out = redactText(`connect ${scheme}://app:${pw}@db.internal:5432/orders failed`);
+    assert(!out.includes(pw.split("@")[0]) && !out.includes(pw.split("@")[1]), out);
+    assertStringIncludes(out, "@db.internal:5432/orders failed");
+    assertStringIncludes(out, `${scheme}://app:[REDACTED:`);
+  }
+  // Controls: an @ in the path or the query is not a password.
+  for (const keep of ["https://example.com/users/@ann?x=1", "https://user@example.com/a@b", "mailto:a@b.c"]) {
+    assertEquals(redactText(keep), keep);
+  }
+});
+
+Deno.test("redact() and redactText() redact header pairs written as [name, value] arrays", () => {
+  const f = fakes(28);
+  const { redact, redactText } = createRedactor();
+  const headers = [["Content-Type", "application/json"], ["X-Api-Key", f.hex], ["Authorization", `Digest ${f.hex}`]];
+  const out = redact({ headers });
+  assertEquals(out.headers, [
+    ["Content-Type", "application/json"],
+    ["X-Api-Key", "[REDACTED:api_key]"],
+    ["Authorization", "[REDACTED:authorization]"],
+  ]);
+  for (const text of [JSON.stringify({ headers }), inspect({ headers }, INSPECT), inspect(new Headers(headers))]) {
+    const r = redactText(text);
+    assert(!r.includes(f.hex), r);
+    assertStringIncludes(r, "application/json");
+  }
+  // Controls: a pair whose name is no secret key, and a longer list of names, stay.
+  const keep = { pair: ["token_type", "Bearer"], fields: ["username", "password", "email"] };
+  assertEquals(redact(keep), keep);
+  assertEquals(redactText(JSON.stringify(keep)), JSON.stringify(keep));
+});
+
+Deno.test("redact() and redactText() see through zero-width characters inside key names", () => {
+  const f = fakes(29);
+  const { redact, redactText } = createRedactor();
+  for (const zw of ["\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u00AD"]) {
+    const key = `pass${zw}word`;
+    assertEquals(redact({ [key]: f.pw }), { [key]: "[REDACTED:password]" });
+    for (const text of [`${key}=${f.pw}`, JSON.stringify({ [key]: f.pw }), `{ 'api${zw}_key': '${f.pw}' }`]) {
+      assert(!redactText(text).includes(f.pw), JSON.stringify(text));
+    }
+  }
+  assertEquals(redactText("note\u200B=visible"), "note\u200B=visible");
+});
+
+Deno.test("with the redact plugin loaded, diagnostics on stderr (a plugin's error text) are redacted too", async () => {
+  const f = fakes(30);
+  const lines: string[] = [];
+  const leaky = {
+    name: "leaky",
+    transformResult: () => {
+      throw new Error(`upstream refused password=${f.pw} and ${f.github}`);
+    },
+  };
+  await using mcp = await connectInProcess({
+    backend: new StaticBackend("conductor", []),
+    log: (m) => lines.push(m),
+    config: { plugins: ["redact"] },
+    plugins: [leaky],
+  });
+  const res = await mcp.client.callTool({ name: "list_applications", arguments: {} });
+  assertEquals(res.isError, true);
+  const logged = lines.join("\n");
+  assertStringIncludes(logged, "plugin 'leaky' failed in transformResult: upstream refused password=[REDACTED:");
+  assertNoLeak(logged, [f.pw, f.github], "stderr");
+
+  // Control: without the redact plugin the same line is written as it is (the hook is the plugin's).
+  const raw: string[] = [];
+  await using plain = await connectInProcess({
+    backend: new StaticBackend("conductor", []),
+    log: (m) => raw.push(m),
+    plugins: [leaky],
+  });
+  await plain.client.callTool({ name: "list_applications", arguments: {} });
+  assertStringIncludes(raw.join("\n"), f.pw);
 });

@@ -30,8 +30,8 @@ function setChecked<K extends keyof Config>(config: Config, key: K, value: unkno
  *   line (a field set to `undefined` counts as not given);
  * - missing fields take their defaults, and `home` the folder `~/.dbos-mcp`;
  * - `auditLog` loads the `audit` plugin;
- * - `production` means `readOnly`, the `redact` and `audit` plugins and
- *   `auditRequired`, and needs `auditLog`;
+ * - `production` means `readOnly`, `private`, the `redact` and `audit`
+ *   plugins and `auditRequired`, and needs `auditLog`;
  * - `http` beyond loopback needs `httpToken`.
  *
  * Completing a complete configuration returns an equal one.
@@ -62,6 +62,7 @@ export function completeConfig(given: Partial<Config> = {}, options: CompleteCon
       });
     }
     config.readOnly = true;
+    config.private = true;
     config.auditRequired = true;
     add("redact");
   }

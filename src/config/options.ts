@@ -335,14 +335,24 @@ export const OPTION_TABLE = {
     description: "Refuse every call, not only mutations, when the audit log cannot be written.",
     parse: parseBoolean,
   },
-  /** Production: read-only, redaction and a required audit log (needs {@linkcode Config.auditLog}). */
+  /** Private mode: workflow inputs, outputs, step outputs and other payloads are never returned, only their type and size. */
+  private: {
+    flag: "private",
+    env: "DBOS_MCP_PRIVATE",
+    kind: "boolean",
+    value: "",
+    default: false,
+    description: "Private mode: never return workflow inputs, outputs or step outputs, only their type and size.",
+    parse: parseBoolean,
+  },
+  /** Production: read-only, private, redaction and a required audit log (needs {@linkcode Config.auditLog}). */
   production: {
     flag: "production",
     env: "DBOS_MCP_PRODUCTION",
     kind: "boolean",
     value: "",
     default: false,
-    description: "Production: --read-only, the redact plugin and a required audit log (needs --audit-log).",
+    description: "Production: --read-only, --private, the redact plugin and a required audit log (needs --audit-log).",
     parse: parseBoolean,
   },
   /** Budget of a whole tool result (structured JSON plus text), in bytes. */

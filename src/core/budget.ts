@@ -85,3 +85,9 @@ export function prefixBound(items: readonly unknown[], maxBytes: number): number
 export function answerBytes<T>(result: T, render: (r: T) => string): number {
   return jsonBytes(result) + byteLength(render(result));
 }
+
+/** Bytes of `text` before any clipping: the total a clip marker states, else its own UTF-8 length. */
+export function unclippedBytes(text: string): number {
+  const m = text.match(MARKER);
+  return m ? Number(m[2]) : byteLength(text);
+}

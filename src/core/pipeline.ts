@@ -1,7 +1,7 @@
 /**
  * The one path every tool call takes: policy decision, argument validation,
- * plugins' `beforeCall` (which may refuse), the handler, the output-schema
- * check, plugins' `transformResult` (redaction), a last scrub of known
+ * plugins' `beforeCall` (which may refuse), the handler, private mode's
+ * payload descriptions (`core/private.ts`), the output-schema check, plugins' `transformResult` (redaction), a last scrub of known
  * secrets, and plugins' `afterCall` (audit), refused calls included. This is
  * the only try/catch of the call path: every failure becomes an `isError`
  * result whose text says what to do next.
@@ -15,6 +15,7 @@ import { DbosMcpError, errorMessage, isNotCapable, MissingPermissionError } from
 import type { LogFn } from "../util/log.ts";
 import type { SecretSet } from "./secrets.ts";
 import { byteLength, clip, jsonBytes, largestFitting, prefixBound } from "./budget.ts";
+import { privatize } from "./private.ts";
 
 /** What the pipeline needs. */
 export interface PipelineOptions {
@@ -34,6 +35,11 @@ export interface PipelineOptions {
   log: LogFn;
   /** Budget of a whole result (JSON plus text), in bytes. */
   maxResultBytes: number;
+  /**
+   * Private mode: every payload field of a result (marked with `payload` in
+   * the tool's output schema) is replaced by a description of its type and size.
+   */
+  private?: boolean;
 }
 
 /** The answer to one call: a result, or a refusal of an unknown tool (a JSON-RPC error for the client). */
@@ -151,7 +157,9 @@ export class CallPipeline {
     facilities: SessionFacilities,
   ): Promise<Serialized> {
     try {
-      const raw: JsonObject = await tool.handler(args, this.#o.context(signal, facilities));
+      let raw: JsonObject = await tool.handler(args, this.#o.context(signal, facilities));
+      // Private mode: payloads never go further than here (the text rendering is made from what is left).
+      if (this.#o.private) raw = privatize(tool.output, raw);
       // What the client receives always matches the advertised output schema.
       const checked = tool.output.safeParse(raw);
       if (!checked.success) {

@@ -101,6 +101,13 @@ export interface Plugin {
   beforeCall?(call: CallInfo): void | Promise<void>;
   /** Transforms every result (errors included) before it is sent, in plugin order. */
   transformResult?(call: CallInfo, result: ToolResult): ToolResult | Promise<ToolResult>;
+  /**
+   * Redacts free text. The server passes every diagnostic line it writes
+   * (stderr: plugin failures, internal errors, backend notes) through each
+   * plugin's `redactText`, in plugin order, so that text is redacted like
+   * results are. Must not throw (a throw withholds the line).
+   */
+  redactText?(text: string): string;
   /** Called after every call, refused ones included, with the result as sent. */
   afterCall?(call: CallInfo, outcome: CallOutcome, result: ToolResult): void | Promise<void>;
   /** Called when the server stops: flush and release. */

@@ -4,7 +4,12 @@
 // it. Absent values are left out (never `null`), so the JSON Schemas stay
 // portable; fields a shape does not list are dropped. Also the arguments the
 // tools share.
+// Fields that carry application data (inputs, outputs, event, notification and
+// stream values) are marked with `payload(...)`: private mode replaces them by
+// a description of their type and size (core/private.ts). A new tool's shape
+// marks its own.
 import { z } from "zod";
+import { payload } from "../core/private.ts";
 
 export const applicationName = z.string().min(1).max(256).describe(
   "Name of the DBOS application, as list_applications returns it (name).",
@@ -61,8 +66,8 @@ export const workflowShape = z.object({
   user: text.describe("Authenticated user who started it.").optional(),
   assumedRole: text.optional(),
   roles: text.describe("JSON array of the user's roles, as text.").optional(),
-  input: text.describe("Input as text (only when loaded).").optional(),
-  output: text.describe("Output as text (only when loaded).").optional(),
+  input: payload(text.describe("Input as text (only when loaded).").optional()),
+  output: payload(text.describe("Output as text (only when loaded).").optional()),
   error: text.describe("Error, when the workflow failed.").optional(),
   createdAt: time("Created"),
   updatedAt: time("Last updated"),
@@ -88,7 +93,7 @@ export const workflowShape = z.object({
 export const stepShape = z.object({
   stepId: int.describe("Step id; pass it as start_step to fork_workflow."),
   stepName: text,
-  output: text.optional(),
+  output: payload(text.optional()),
   error: text.optional(),
   childWorkflowId: text.describe("Child workflow started or awaited by this step.").optional(),
   startedAt: time("Started"),
