@@ -222,6 +222,38 @@ export interface WorkflowSearch {
   hasParent?: boolean;
 }
 
+/** The filters of {@linkcode WorkflowSearch} that take a list of values. */
+export const SEARCH_LIST_FIELDS = [
+  "workflowIds",
+  "workflowName",
+  "status",
+  "user",
+  "appVersion",
+  "executorId",
+  "queueName",
+  "forkedFrom",
+  "parentWorkflowId",
+  "workflowIdPrefix",
+  "scheduleName",
+] as const satisfies readonly (keyof WorkflowSearch)[];
+
+/** One of {@linkcode SEARCH_LIST_FIELDS}. */
+export type SearchListField = typeof SEARCH_LIST_FIELDS[number];
+
+/**
+ * The list filters of `filter` that hold a value, each without empty
+ * strings: an empty list is no filter, so it is left out (the 5.2.11
+ * executor turns an empty array into invalid SQL).
+ */
+export function searchLists(filter: WorkflowSearch): [SearchListField, string[]][] {
+  const out: [SearchListField, string[]][] = [];
+  for (const key of SEARCH_LIST_FIELDS) {
+    const values = filter[key]?.filter((v) => typeof v === "string" && v !== "");
+    if (values && values.length > 0) out.push([key, values]);
+  }
+  return out;
+}
+
 /** Options of a fork: Conductor v2's fork body. */
 export interface ForkOptions {
   /** The step id to restart from; earlier steps' recorded outputs are reused. */

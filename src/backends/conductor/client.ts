@@ -21,6 +21,7 @@ import type {
   WorkflowBackend,
   WorkflowSearch,
 } from "../backend.ts";
+import { searchLists } from "../backend.ts";
 import { type AccessGrant, authorizationHeader, type TokenSource } from "./token_port.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { type DbosMcpError, InvalidArgumentError, NotFoundError, UpstreamError } from "../../core/errors.ts";
@@ -101,20 +102,6 @@ export function pathSegment(value: string, label: string): string {
   return encodeURIComponent(value);
 }
 
-/** The fields of `WorkflowSearchBody` that are string lists. */
-const SEARCH_LISTS = [
-  "workflowIds",
-  "workflowName",
-  "status",
-  "user",
-  "appVersion",
-  "executorId",
-  "queueName",
-  "forkedFrom",
-  "parentWorkflowId",
-  "workflowIdPrefix",
-  "scheduleName",
-] as const;
 /** The other fields of `WorkflowSearchBody` this server sends. */
 const SEARCH_SCALARS = [
   "startTime",
@@ -139,11 +126,7 @@ const SEARCH_SCALARS = [
  * the 5.2.11 executor turns `[]` into invalid SQL), scalars only when set.
  */
 export function searchBody(filter: WorkflowSearch): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const key of SEARCH_LISTS) {
-    const values = filter[key]?.filter((v) => typeof v === "string" && v !== "");
-    if (values && values.length > 0) body[key] = values;
-  }
+  const body: Record<string, unknown> = Object.fromEntries(searchLists(filter));
   for (const key of SEARCH_SCALARS) {
     const value = filter[key];
     if (value !== undefined && value !== null) body[key] = value;

@@ -4,7 +4,7 @@
 // `Workflow` and `Step`, with times as ISO 8601, errors as their message
 // text, and inputs and outputs as readable text (JSON where the value allows
 // it). Pure functions: nothing here touches a database or imports the DBOS SDK.
-import type { Step, Workflow, WorkflowSearch } from "../backend.ts";
+import { type SearchListField, searchLists, type Step, type Workflow, type WorkflowSearch } from "../backend.ts";
 
 /** The parts of the DBOS client's `WorkflowStatus` this module reads. */
 export interface ClientWorkflow {
@@ -51,6 +51,20 @@ export interface ClientStep {
   readonly completedAtEpochMs?: number;
 }
 
+/** The list filters of the DBOS client's input. */
+type ClientListKey =
+  | "workflowIDs"
+  | "workflowName"
+  | "status"
+  | "authenticatedUser"
+  | "applicationVersion"
+  | "executorId"
+  | "queueName"
+  | "forkedFrom"
+  | "parentWorkflowID"
+  | "workflow_id_prefix"
+  | "scheduleName";
+
 /** The DBOS client's list filter (`GetWorkflowsInput`), for the keys this server sets. */
 export interface ClientListInput {
   workflowIDs?: string[];
@@ -81,20 +95,20 @@ export interface ClientListInput {
   applicationName?: string;
 }
 
-/** v2 list filters and the client's name for each. */
-const LIST_KEYS = [
-  ["workflowIds", "workflowIDs"],
-  ["workflowName", "workflowName"],
-  ["status", "status"],
-  ["user", "authenticatedUser"],
-  ["appVersion", "applicationVersion"],
-  ["executorId", "executorId"],
-  ["queueName", "queueName"],
-  ["forkedFrom", "forkedFrom"],
-  ["parentWorkflowId", "parentWorkflowID"],
-  ["workflowIdPrefix", "workflow_id_prefix"],
-  ["scheduleName", "scheduleName"],
-] as const;
+/** The client's name for each v2 list filter. */
+const CLIENT_LIST_NAME: Readonly<Record<SearchListField, ClientListKey>> = {
+  workflowIds: "workflowIDs",
+  workflowName: "workflowName",
+  status: "status",
+  user: "authenticatedUser",
+  appVersion: "applicationVersion",
+  executorId: "executorId",
+  queueName: "queueName",
+  forkedFrom: "forkedFrom",
+  parentWorkflowId: "parentWorkflowID",
+  workflowIdPrefix: "workflow_id_prefix",
+  scheduleName: "scheduleName",
+};
 
 /** v2 scalar filters the client takes under the same name. */
 const SCALAR_KEYS = [
@@ -118,11 +132,8 @@ const SCALAR_KEYS = [
  */
 export function toClientListInput(filter: WorkflowSearch, scope: string | undefined): ClientListInput {
   const input: ClientListInput = { loadInput: filter.loadInput ?? false, loadOutput: filter.loadOutput ?? false };
-  for (const [v2, client] of LIST_KEYS) {
-    const values = filter[v2]?.filter((v) => typeof v === "string" && v !== "");
-    if (values && values.length > 0) {
-      input[client] = client === "workflow_id_prefix" ? values.map(likeLiteral) : [...values];
-    }
+  for (const [v2, values] of searchLists(filter)) {
+    input[CLIENT_LIST_NAME[v2]] = v2 === "workflowIdPrefix" ? values.map(likeLiteral) : values;
   }
   for (const key of SCALAR_KEYS) {
     const value = filter[key];
