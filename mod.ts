@@ -113,7 +113,7 @@ export type {
   LoginStarted,
   LoginStatus,
   LogoutOutcome,
-} from "./src/auth/login_service.ts";
+} from "./src/core/login_service.ts";
 import { main } from "./src/cli/main.ts";
 export { main };
 export { type Clock, systemClock } from "./src/util/clock.ts";

@@ -12,6 +12,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { completeConfig, type Config } from "./config/mod.ts";
 import { openBackend } from "./backends/mod.ts";
+import { openCredentials } from "./auth/mod.ts";
 import type { WorkflowBackend } from "./backends/backend.ts";
 import { type Clock, systemClock } from "./util/clock.ts";
 import type { FetchLike } from "./util/http_client.ts";
@@ -140,6 +141,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
     clock,
     fetch: options.fetch,
     backend: options.backend,
+    credentials: () => openCredentials(config, { secrets, log, clock, fetch: options.fetch }),
   });
   const host: PluginHost = Object.freeze({ config, readOnly: config.readOnly, backend, log, secrets });
   const builtins = BUILTIN_TOOLS.filter((t) => isOffered(t, { backend: backend.kind, login: login !== undefined }));

@@ -27,7 +27,7 @@ import type {
   LoginStarted,
   LoginStatus,
   LogoutOutcome,
-} from "./login_service.ts";
+} from "../core/login_service.ts";
 import { DeviceLoginTokens } from "./device_login_tokens.ts";
 import { type DeviceLoginOptions, DeviceLoginState, expiryOf, untilAborted } from "./_device_login_state.ts";
 

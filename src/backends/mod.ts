@@ -2,8 +2,10 @@
  * Chooses and opens the backend a configuration asks for: the DBOS system
  * database when one is configured (loaded lazily, so Conductor mode never
  * loads the DBOS SDK or the Postgres driver), DBOS Conductor otherwise, with
- * the credentials the configuration names (device login, `DBOS_TOKEN`, or
- * none with `--no-auth`; only the device login has login tools). In
+ * the credentials the caller opens for it (`src/auth/mod.ts`: device login,
+ * `DBOS_TOKEN`, or none with `--no-auth`; only the device login has login
+ * tools), so that `auth/` depends on this folder's token port and nothing
+ * here points back up. In
  * read-only mode the backend is wrapped in the read-only wall, so a
  * mutation is refused here even if a tool or plugin asked for one.
  *
@@ -14,11 +16,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import type { SecretSet } from "../core/secrets.ts";
-import type { LoginService } from "../auth/login_service.ts";
-import { openDeviceLogin } from "../auth/device_login.ts";
-import { EnvTokenSource } from "../auth/env_token.ts";
-import { NoAuthTokenSource } from "../auth/no_auth.ts";
-import { ConfigError } from "../core/errors.ts";
+import type { LoginService } from "../core/login_service.ts";
 import type { TokenSource } from "./conductor/token_port.ts";
 import type { Clock } from "../util/clock.ts";
 import type { FetchLike } from "../util/http_client.ts";
@@ -40,6 +38,16 @@ export interface BackendDeps {
   fetch?: FetchLike;
   /** A backend built by the caller, used instead of one from the configuration (still wrapped when read-only). */
   backend?: WorkflowBackend;
+  /** Opens the Conductor backend's credentials; called only in Conductor mode. */
+  credentials: () => ConductorCredentials;
+}
+
+/** The credentials of the Conductor backend: its token source and, for the device login, the login. */
+export interface ConductorCredentials {
+  /** Gives out the token (or no token) of each request. */
+  tokens: TokenSource;
+  /** The login the login tools drive, when there is one. */
+  login?: LoginService;
 }
 
 /** An opened backend and, where the backend has one, its login. */
@@ -60,8 +68,9 @@ export function usesSystemDatabase(config: Pick<Config, "databaseUrl" | "apps">)
  * yet: the system database is opened on the first call, and Conductor is
  * reached per call.
  *
- * @throws {ConfigError} when the credentials are misconfigured (an API key
- * in `DBOS_TOKEN` without `--org`; both `--no-auth` and `DBOS_TOKEN`).
+ * @throws {ConfigError} from `deps.credentials` when the credentials are
+ * misconfigured (an API key in `DBOS_TOKEN` without `--org`; both
+ * `--no-auth` and `DBOS_TOKEN`).
  */
 export function openBackend(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
   const opened = deps.backend ? { backend: deps.backend } : open(config, deps);
@@ -76,7 +85,7 @@ function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
     });
     return { backend };
   }
-  const { tokens, login } = openCredentials(config, deps);
+  const { tokens, login } = deps.credentials();
   const backend = new ConductorBackend({
     baseUrl: config.conductorUrl,
     tokens,
@@ -85,56 +94,4 @@ function open(config: Readonly<Config>, deps: BackendDeps): OpenedBackend {
     fetch: deps.fetch,
   });
   return login ? { backend, login } : { backend };
-}
-
-/**
- * How the Conductor backend is authenticated: `none` with `--no-auth`,
- * `token` when `DBOS_TOKEN` is set, else `device-login` (the login tools).
- *
- * @throws {ConfigError} when both `--no-auth` and `DBOS_TOKEN` are given.
- */
-export function credentialsMode(config: Pick<Config, "noAuth" | "token">): CredentialsMode {
-  if (config.noAuth && config.token) {
-    throw new ConfigError(
-      "Both --no-auth (DBOS_MCP_NO_AUTH) and DBOS_TOKEN are set: --no-auth sends no credentials at all. " +
-        "Unset DBOS_TOKEN for a Conductor without authentication, or drop --no-auth to use the token.",
-    );
-  }
-  return config.noAuth ? "none" : config.token ? "token" : "device-login";
-}
-
-/** The three kinds of credentials of Conductor mode (see {@linkcode credentialsMode}). */
-export type CredentialsMode = "device-login" | "token" | "none";
-
-function openCredentials(config: Readonly<Config>, deps: BackendDeps): { tokens: TokenSource; login?: LoginService } {
-  switch (credentialsMode(config)) {
-    case "none":
-      return { tokens: new NoAuthTokenSource(config.org) };
-    case "token":
-      return {
-        tokens: new EnvTokenSource({
-          token: config.token!,
-          org: config.org,
-          conductorUrl: config.conductorUrl,
-          timeoutMs: config.timeoutMs,
-          secrets: deps.secrets,
-          clock: deps.clock,
-          fetch: deps.fetch,
-        }),
-      };
-    case "device-login":
-      return openDeviceLogin({
-        home: config.home,
-        loginUrl: config.loginUrl,
-        conductorUrl: config.conductorUrl,
-        org: config.org,
-        timeoutMs: config.timeoutMs,
-        loginWaitMs: config.loginWaitMs,
-        envRefreshToken: config.refreshToken,
-        clock: deps.clock,
-        fetch: deps.fetch,
-        secrets: deps.secrets,
-        warn: deps.log,
-      });
-  }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { WorkflowBackend } from "../backends/backend.ts";
-import type { LoginService } from "../auth/login_service.ts";
+import type { LoginService } from "./login_service.ts";
 
 /** MCP tool annotations; `readOnlyHint` is always set explicitly. */
 export interface ToolAnnotations {

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../core/tool.ts";
-import type { LoginService } from "../auth/login_service.ts";
+import type { LoginService } from "../core/login_service.ts";
 import { ConfigError } from "../core/errors.ts";
 
 function loginOf(ctx: ToolContext): LoginService {

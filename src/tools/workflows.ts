@@ -34,7 +34,9 @@ const status = z.preprocess(
 
 /** A filter that takes one value or a list of them (any matches); `max` bounds each value's length. */
 function oneOrMany<T extends z.ZodType<string>>(item: T, what: string) {
-  return z.union([item, z.array(item).min(1).max(100)]).optional().describe(
+  // The error of a bad single value is the value's own (e.g. "must be one of ..."), not the union's "Invalid input".
+  const firstBranchError = (issue: { errors?: { message: string }[][] }) => issue.errors?.[0]?.[0]?.message;
+  return z.union([item, z.array(item).min(1).max(100)], { error: firstBranchError }).optional().describe(
     `${what} (one value, or a list: any matches).`,
   );
 }
