@@ -13,7 +13,7 @@ async function withServer(fn: (c: Awaited<ReturnType<typeof connectInProcess>>) 
   const mcp = await connectInProcess({
     config: {
       home,
-      conductorUrl: "http://127.0.0.1:9/conductor/v1alpha1",
+      conductorUrl: "http://127.0.0.1:9/conductor",
       loginUrl: "http://127.0.0.1:9",
       timeoutMs: 2000,
     },
