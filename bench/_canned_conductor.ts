@@ -1,6 +1,7 @@
 /**
- * The Conductor emulator of the tests, answering `list_workflows` and
- * `get_workflow` itself with canned JSON (through its `onRequest` hook)
+ * The Conductor emulator of the tests, answering the v2 operations behind
+ * `list_workflows` (`searchWorkflows`) and `get_workflow` (`getWorkflow`)
+ * itself with canned JSON in v2 shapes (through its `onRequest` hook)
  * instead of relaying to a DBOS executor, so that its own latency is tiny,
  * constant and measurable with a plain HTTP request; run in a process of its
  * own. Also a home folder with a credentials file holding a token the
@@ -41,7 +42,7 @@ interface CannedAddress {
   home: string;
 }
 
-/** One workflow as a Conductor answer carries it (the contract's shape: numbers as strings). */
+/** One workflow as a Conductor v2 answer carries it (`Workflow`: camelCase, ISO 8601 times). */
 export function cannedWorkflow(n: number, withPayloads: boolean): Record<string, unknown> {
   const created = 1_760_000_000_000 + n * 1_000;
   const failed = n % 10 === 3;
@@ -50,7 +51,7 @@ export function cannedWorkflow(n: number, withPayloads: boolean): Record<string,
     status: failed ? "ERROR" : "SUCCESS",
     workflowName: n % 2 ? "checkout" : "send_receipt",
     workflowClass: "",
-    WorkflowConfigName: "",
+    workflowConfig: "",
     user: `user-${n % 50}`,
     assumedRole: "",
     roles: "[]",
@@ -59,8 +60,7 @@ export function cannedWorkflow(n: number, withPayloads: boolean): Record<string,
     queueName: n % 4 === 0 ? "orders" : null,
     appVersion: "3f9c2a1b7d4e",
     executorId: "executor-7b1f0c2e",
-    ApplicationID: "",
-    RecoveryAttempts: "1",
+    applicationName: CANNED.app,
   };
   if (withPayloads) {
     w.input = `[ { orderId: 'order-${n}', customer: 'cust-${n % 997}', items: [ { sku: 'sku-${
@@ -110,23 +110,20 @@ export async function startCannedConductor(): Promise<CannedConductor> {
 
 const CANNED_MAIN = new URL("./fixtures/canned_conductor.ts", import.meta.url).pathname;
 
-/** The plain HTTP requests the server sends for the two benchmarked tools. */
+/** The plain HTTP requests the server sends for the two benchmarked tools (Conductor API v2). */
 function directCalls(baseUrl: string): Pick<CannedConductor, "listWorkflowsDirect" | "getWorkflowDirect"> {
-  const base = `${baseUrl}/api/${CANNED.org}/applications/${CANNED.app}/workflows`;
-  const requestHeaders = {
-    "Authorization": `Bearer ${CANNED.token}`,
-    "Content-Type": "application/json",
-    "Accept": "application/json",
-  };
+  const base = `${baseUrl}/v2/orgs/${CANNED.org}/apps/${CANNED.app}/workflows`;
+  const accept = { "Authorization": `Bearer ${CANNED.token}`, "Accept": "application/json, application/problem+json" };
   const direct = async (url: string, init: RequestInit): Promise<unknown> => {
-    const res = await fetch(url, { ...init, headers: requestHeaders, signal: AbortSignal.timeout(30_000) });
+    const headers = init.body === undefined ? accept : { ...accept, "Content-Type": "application/json" };
+    const res = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     if (!res.ok) throw new Error(`canned Conductor answered ${res.status}: ${text.slice(0, 200)}`);
     return JSON.parse(text);
   };
   return {
     // What the server sends for list_workflows with default arguments: one more than the page, to know if there is more.
-    listWorkflowsDirect: () => direct(`${base}/`, { method: "POST", body: JSON.stringify({ limit: 21 }) }),
+    listWorkflowsDirect: () => direct(`${base}/search`, { method: "POST", body: JSON.stringify({ limit: 21 }) }),
     getWorkflowDirect: () => direct(`${base}/${CANNED_WORKFLOW_ID}`, { method: "GET" }),
   };
 }
@@ -157,12 +154,12 @@ export async function serveCannedConductor(): Promise<CannedAddress & { close():
       // The log is for tests; thousands of calls would only grow it.
       if (++seen % 1_000 === 0) emulator.clearLog();
       if (!recorded.authorized) return undefined; // the emulator's own 401
-      if (recorded.operation === "list_workflows") {
-        const body = (recorded.body ?? {}) as { limit?: number; load_input?: boolean };
+      if (recorded.operation === "searchWorkflows") {
+        const body = (recorded.body ?? {}) as { limit?: number; loadInput?: boolean };
         const limit = Math.min(Math.max(1, Number(body.limit ?? 20)), 501);
-        return new Response(listJson(limit, body.load_input === true), { headers });
+        return new Response(listJson(limit, body.loadInput === true), { headers });
       }
-      if (recorded.operation === "get_workflow") return new Response(getJson, { headers });
+      if (recorded.operation === "getWorkflow") return new Response(getJson, { headers });
       return undefined;
     },
   });

@@ -67,11 +67,11 @@ INSERT INTO dbos.workflow_output (workflow_uuid, output, error)
   SELECT id, CASE WHEN NOT ${bad} THEN '{"json":{"ok":true},"__dbos_serializer":"superjson"}' END,
          CASE WHEN ${bad} THEN ${err("i")} END FROM ids;
 UPDATE dbos.operation_outputs o SET error = NULL,
-  output = '{"json":{"ok":true},"__dbos_serializer":"superjson"}', stepName =
-  (ARRAY['reserve','charge','ship'])[o.stepId + 1] FROM ids WHERE o.workflow_uuid = ids.id;
-DELETE FROM dbos.operation_outputs o USING ids WHERE o.workflow_uuid = ids.id AND ${bad} AND o.stepId > 1;
+  output = '{"json":{"ok":true},"__dbos_serializer":"superjson"}', function_name =
+  (ARRAY['reserve','charge','ship'])[o.function_id + 1] FROM ids WHERE o.workflow_uuid = ids.id;
+DELETE FROM dbos.operation_outputs o USING ids WHERE o.workflow_uuid = ids.id AND ${bad} AND o.function_id > 1;
 UPDATE dbos.operation_outputs o SET output = NULL, error = ${err("ids.i")}
-  FROM ids WHERE o.workflow_uuid = ids.id AND ${bad} AND o.stepId = 1;
+  FROM ids WHERE o.workflow_uuid = ids.id AND ${bad} AND o.function_id = 1;
 COMMIT;
 ANALYZE;`,
     db,

@@ -17,7 +17,7 @@ export const AUDIT_GENESIS: string = "0".repeat(64);
 export const AUDIT_FORMAT_VERSION = 1;
 
 /** The `mac` of a record whose `hash` is an HMAC-SHA256 under the audit key. */
-export const AUDIT_MAC: "hmac-sha256" = "hmac-sha256";
+export const AUDIT_MAC = "hmac-sha256" as const;
 
 /** The client of the session, as recorded. */
 export interface AuditClient {

@@ -10,13 +10,13 @@ const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
 Deno.test("parseCommand() lets a flag beat its environment variable, which beats the default", async () => {
   const env = envOf({
     DBOS_MCP_TIMEOUT_MS: "5000",
-    DBOS_CONDUCTOR_URL: "http://conductor.internal:8080/v1alpha1/",
+    DBOS_CONDUCTOR_URL: "http://conductor.internal:8080/conductor/",
     HOME: "/home/ada",
   });
   const cmd = await parseCommand(["--timeout", "1000"], env);
   assert(cmd.kind === "serve");
   assertEquals(cmd.config.timeoutMs, 1000);
-  assertEquals(cmd.config.conductorUrl, "http://conductor.internal:8080/v1alpha1");
+  assertEquals(cmd.config.conductorUrl, "http://conductor.internal:8080/conductor");
   assertEquals(cmd.config.loginUrl, DEFAULTS.loginUrl);
   assertEquals(cmd.config.home, "/home/ada/.dbos-mcp");
   assertEquals(cmd.config.refreshToken, undefined);
@@ -26,7 +26,7 @@ Deno.test("parseCommand() reads every option from its environment variable", asy
   const cmd = await parseCommand(
     [],
     envOf({
-      DBOS_CONDUCTOR_URL: "https://c.example/conductor/v1alpha1",
+      DBOS_CONDUCTOR_URL: "https://c.example/conductor",
       DBOS_LOGIN_URL: "https://login.example",
       DBOS_MCP_HOME: "/srv/mcp",
       DBOS_MCP_TIMEOUT_MS: "1234",
@@ -40,7 +40,7 @@ Deno.test("parseCommand() reads every option from its environment variable", asy
   assert(cmd.kind === "serve");
   const { conductorUrl, loginUrl, home, timeoutMs, loginWaitMs, refreshToken, token, org, noAuth } = cmd.config;
   assertEquals({ conductorUrl, loginUrl, home, timeoutMs, loginWaitMs, refreshToken, token, org, noAuth }, {
-    conductorUrl: "https://c.example/conductor/v1alpha1",
+    conductorUrl: "https://c.example/conductor",
     loginUrl: "https://login.example",
     home: "/srv/mcp",
     timeoutMs: 1234,

@@ -276,6 +276,24 @@ Deno.test("ConductorBackend turns RFC 9457 problems into errors that say what to
   });
 });
 
+Deno.test("ConductorBackend reads a 502 or 503 that is not a problem (a proxy's page) as a plain failure, not about executors", async () => {
+  const page = (status: number) => () =>
+    new Response(`${status} Service Unavailable`, { status, headers: { "content-type": "text/plain" } });
+  for (const status of [502, 503]) {
+    await withConductor(page(status), async (t) => {
+      const err = await assertRejects(() => t.backend.listWorkflows("app", {}), UpstreamError);
+      assertStringIncludes(err.message, `DBOS Conductor failed to list workflows of application 'app' (HTTP ${status}`);
+      assert(!err.message.includes("executor"), err.message);
+      assertEquals(t.seen.length, 3, "still a retryable read");
+    });
+  }
+  await withConductor(page(503), async (t) => {
+    const err = await assertRejects(() => t.backend.cancelWorkflow("app", "w"), UpstreamError);
+    assertStringIncludes(err.hint ?? "", "may or may not have taken effect");
+    assertEquals(t.seen.length, 1);
+  });
+});
+
 Deno.test("ConductorBackend reads v2 answers: $schema dropped, nulls and unknown fields tolerated", async () => {
   await withConductor(
     () =>

@@ -4,7 +4,8 @@
 // replies, silence).
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { type ConductorEmulator, startConductorEmulator } from "./fixtures/conductor_emulator.ts";
-import { EXTRAS } from "./fixtures/sample_app_process.ts";
+import { EXTRAS, startSampleApp } from "./fixtures/sample_app_process.ts";
+import { SEEDED_SECRETS } from "./fixtures/sample_secrets.ts";
 import { startWorld } from "./fixtures/world.ts";
 
 const ORG = "acme_org";
@@ -94,6 +95,24 @@ const WORKFLOW_KEYS = [
 
 const enc = encodeURIComponent;
 
+/** The operations of the routes that need `application.write`: the ones `mutationCount()` counts. */
+const WRITE_OPERATIONS = new Set<string>([
+  "setLatestAppVersion",
+  "cancelWorkflow",
+  "resumeWorkflow",
+  "forkWorkflow",
+  "deleteWorkflow",
+  "importWorkflow",
+  "bulkCancelWorkflows",
+  "bulkResumeWorkflows",
+  "bulkDeleteWorkflows",
+  "bulkForkWorkflowsFromFailure",
+  "pauseSchedule",
+  "resumeSchedule",
+  "triggerSchedule",
+  "backfillSchedule",
+]);
+
 Deno.test("conductor emulator v2 relays REST v2 to a real DBOS executor with the contract's mapping", async (t) => {
   const world = await startWorld({
     org: ORG,
@@ -171,6 +190,30 @@ Deno.test("conductor emulator v2 relays REST v2 to a real DBOS executor with the
       assertMatch(ex.json[0].createdAt, ISO);
     });
 
+    await t.step("search without filters: the scenario's workflows in their statuses, oldest first", async () => {
+      const all = await search({});
+      assertEquals(all.status, 200);
+      const status = new Map<string, string>(
+        all.json.map((w: { workflowId: string; status: string }) => [w.workflowId, w.status]),
+      );
+      const expected: [string, string][] = [
+        ...ids.pipeline.map((id): [string, string] => [id, "SUCCESS"]),
+        ...ids.failing.map((id): [string, string] => [id, "ERROR"]),
+        ...ids.long.map((id): [string, string] => [id, "PENDING"]),
+        ...ids.jobs.map((id): [string, string] => [id, "SUCCESS"]),
+        [ids.serialBlocker, "PENDING"],
+        [ids.serialWaiting, "ENQUEUED"],
+        [ids.parent, "SUCCESS"],
+        [ids.child, "SUCCESS"],
+        [ids.secrets, "SUCCESS"],
+        [ids.odd, "SUCCESS"],
+      ];
+      for (const [id, s] of expected) assertEquals(status.get(id), s, id);
+      const created = all.json.map((w: { createdAt: string }) => Date.parse(w.createdAt));
+      assertEquals(created, [...created].sort((a: number, b: number) => a - b));
+      assertEquals(all.json[0].input, null, "payloads only when asked");
+    });
+
     await t.step("search with filters returns v2 Workflows with ISO times and explicit nulls", async () => {
       const failed = await search({ status: ["ERROR"], sortDesc: true });
       assertEquals(failed.status, 200);
@@ -230,6 +273,37 @@ Deno.test("conductor emulator v2 relays REST v2 to a real DBOS executor with the
       assertEquals(odd.json.workflowId, ids.odd);
       const missing = assertProblem(await call("GET", wf("no-such-workflow")), 404);
       assertEquals(missing.detail, "workflow no-such-workflow not found");
+      const failed = await call("GET", wf(ids.failing[0]));
+      assertEquals(failed.json.status, "ERROR");
+      assertEquals(JSON.parse(failed.json.error).message, "payment declined: card expired");
+    });
+
+    await t.step("the secrets workflow carries every seeded secret", async () => {
+      // Later tests check that none of these leak out of the MCP server; here we make sure they really are in
+      // what Conductor hands out.
+      const w = await call("GET", wf(ids.secrets));
+      const steps = await call("GET", wf(ids.secrets, "/steps"));
+      assertEquals(w.json.status, "SUCCESS");
+      assertEquals(steps.json[1].stepName, "call_vendor");
+      assert(SEEDED_SECRETS.length >= 10);
+      for (const secret of SEEDED_SECRETS) assertStringIncludes(w.text + steps.text, secret);
+    });
+
+    await t.step("workflow ids stay one percent-encoded segment", async () => {
+      const odd = await call("GET", wf(ids.odd));
+      assertEquals(odd.status, 200);
+      assertEquals(odd.json.workflowId, ids.odd);
+      const rec = conductor.requests.at(-1)!;
+      assertEquals(rec.operation, "getWorkflow");
+      assertEquals(rec.segments, ["orgs", ORG, "apps", APP, "workflows", ids.odd]);
+      assertEquals(rec.query, "");
+      assertStringIncludes(rec.rawPath, "%2F");
+      for (const id of ["a/../b", "x?y=1"]) {
+        assertProblem(await call("GET", wf(id, "/steps")), 404);
+        const last = conductor.requests.at(-1)!;
+        assertEquals(last.segments.slice(4), ["workflows", id, "steps"]);
+        assertEquals(last.query, "");
+      }
     });
 
     await t.step("steps, with limit and offset", async () => {
@@ -294,9 +368,17 @@ Deno.test("conductor emulator v2 relays REST v2 to a real DBOS executor with the
       assertEquals((await call("GET", `/orgs/${ORG}/apps`, { token: OTHER_APP_KEY })).json, []);
       assertProblem(await search({}, null), 401);
       assertEquals(conductor.requests.at(-1)!.authorized, false);
-      assertEquals(conductor.requests.at(-1)!.api, "v2");
       assertEquals(conductor.requests.at(-1)!.operation, "searchWorkflows");
+      assertProblem(await search({}, "wrong-token"), 401);
+      const beforeWrong = conductor.mutationCount();
+      assertProblem(await call("POST", wf(ids.long[1], "/cancel"), { token: "wrong-token", body: {} }), 401);
+      assertEquals(conductor.mutationCount(), beforeWrong + 1, "a refused mutation is counted too");
       assertEquals(await statusOf(ids.long[1]), "PENDING");
+      assertStringIncludes(
+        assertProblem(await call("GET", `/orgs/${ORG}/apps/no-such-app/executors`), 404).detail,
+        "no-such-app",
+      );
+      assertProblem(await call("POST", `/orgs/${ORG}/apps/no-such-app/workflows/search`, { body: {} }), 404);
     });
 
     await t.step("cancel → CANCELLED (204), resume → SUCCESS (204)", async () => {
@@ -313,6 +395,13 @@ Deno.test("conductor emulator v2 relays REST v2 to a real DBOS executor with the
       assertProblem(await call("POST", wf("no-such-workflow", "/resume")), 404);
     });
 
+    await t.step("resume an ENQUEUED workflow past its queue", async () => {
+      assertEquals(await statusOf(ids.serialWaiting), "ENQUEUED");
+      assertEquals((await call("POST", wf(ids.serialWaiting, "/resume"))).status, 204);
+      await waitForStatus(ids.serialWaiting, "SUCCESS");
+      assertEquals(await statusOf(ids.serialBlocker), "PENDING");
+    });
+
     await t.step("fork → 201 with Location, and the fork runs", async () => {
       const src = ids.pipeline[1];
       const f = await call("POST", wf(src, "/fork"), { body: { startStep: 2, newWorkflowId: "wf-v2-fork" } });
@@ -327,6 +416,7 @@ Deno.test("conductor emulator v2 relays REST v2 to a real DBOS executor with the
       await waitForStatus("wf-v2-fork", "SUCCESS");
       const forked = await call("GET", f.headers.get("location")!.slice("/conductor/v2".length));
       assertEquals(forked.json.forkedFrom, src);
+      assertEquals(idsOf(await search({ forkedFrom: [src] })), ["wf-v2-fork"]);
       const steps = (await call("GET", wf("wf-v2-fork", "/steps"))).json;
       const original = (await call("GET", wf(src, "/steps"))).json;
       assertEquals(steps[1].output, original[1].output);
@@ -523,6 +613,12 @@ Deno.test("conductor emulator v2 relays REST v2 to a real DBOS executor with the
       assertEquals(r.json.workflowId, ids.pipeline[0]);
     });
 
+    await t.step("mutations are counted: every request to a route needing application.write", () => {
+      const writes = conductor.requests.filter((r) => r.operation && WRITE_OPERATIONS.has(r.operation));
+      assert(writes.length >= 20, `${writes.length} write requests`);
+      assertEquals(conductor.mutationCount(), writes.length);
+    });
+
     await t.step("no executor connected: 503 problem for dispatched operations, apps still served", async () => {
       await world.app.kill("SIGKILL");
       await conductor.waitForApplicationStatus(APP, "UNAVAILABLE", 10_000);
@@ -532,6 +628,32 @@ Deno.test("conductor emulator v2 relays REST v2 to a real DBOS executor with the
       assertEquals((await call("GET", A)).json.status, "UNAVAILABLE");
       assertEquals((await call("GET", `${A}/executors`)).json[0].status, "DISCONNECTED");
     });
+
+    await t.step(
+      "a restart on the same database: a new HEALTHY executor beside the dead one, the scenario kept",
+      async () => {
+        await using again = await startSampleApp({
+          databaseUrl: world.databaseUrl,
+          conductorUrl: conductor.executorUrl,
+          conductorKey: world.conductorKey,
+          appName: APP,
+          controlDir: world.controlDir,
+          extras: true,
+        });
+        assertEquals(again.scenarioStarted, false);
+        await conductor.waitForApplicationStatus(APP, "AVAILABLE", 10_000);
+        const both = (await call("GET", `${A}/executors`)).json;
+        assertEquals(
+          both.map((e: { executorId: string; status: string }) => [e.executorId, e.status]).sort(),
+          [[world.app.executorId, "DISCONNECTED"], [again.executorId, "HEALTHY"]].sort(),
+        );
+        assertEquals(
+          conductor.executors(APP).map((e) => e.executorId).sort(),
+          both.map((e: { executorId: string }) => e.executorId).sort(),
+        );
+        assertEquals(await statusOf(ids.pipeline[0]), "SUCCESS");
+      },
+    );
   } finally {
     await world.close();
   }
@@ -574,11 +696,17 @@ Deno.test("conductor emulator v2: 503 without an executor, 502 for a malformed o
     isValidToken: (tok) => tok === USER_TOKEN,
     applications: ["quiet-app"],
     replyTimeoutMs: 300,
+    conductorKey: "key",
   });
   const call = client(conductor.v2BaseUrl);
   const A = `/orgs/${ORG}/apps/quiet-app`;
   assertEquals((await call("GET", `${A}/executors`)).json, []);
   assertStringIncludes(assertProblem(await call("POST", `${A}/workflows/search`), 503).detail, "no healthy executors");
+
+  // An executor with the wrong conductor key is refused before the upgrade.
+  const refused = new WebSocket(`${conductor.executorUrl}websocket/quiet-app/wrong-key`);
+  await new Promise<void>((r) => refused.addEventListener("close", () => r()));
+  assertEquals(conductor.executors("quiet-app"), []);
 
   const replies: Record<string, Record<string, unknown> | undefined> = {
     list_workflows: { output: "not-a-list" },
@@ -604,18 +732,48 @@ Deno.test("conductor emulator v2: 503 without an executor, 502 for a malformed o
     assertProblem(await call("POST", `${A}/workflows/w1/cancel`), 502);
     const silent = assertProblem(await call("GET", `${A}/queues/q`), 502);
     assertStringIncludes(silent.detail, "did not answer");
+    assertEquals(typeof conductor.relayed.at(-1)!.message.request_id, "string");
 
-    // The v1alpha1 route turns a malformed list into a 502 as well.
-    const v1 = await fetch(`${conductor.v1BaseUrl}/api/${ORG}/applications/quiet-app/workflows/`, {
-      method: "POST",
+    // A segment that does not percent-decode is recorded as received, and answered 400.
+    assertProblem(await call("GET", `${A}/workflows/100%`), 400);
+    assertEquals(conductor.requests.at(-1)!.segments.at(-1), "100%");
+    assertProblem(await call("GET", `${A}/workflows/w1/cancel`), 405);
+
+    // The legacy v1alpha1 REST API is not served: a 404, not recorded.
+    const before = conductor.requests.length;
+    const v1 = await fetch(`http://127.0.0.1:${conductor.port}/conductor/v1alpha1/api/${ORG}/applications`, {
       headers: { authorization: `Bearer ${USER_TOKEN}` },
-      body: "{}",
     });
-    assertEquals(v1.status, 502);
+    assertEquals(v1.status, 404);
     await v1.body?.cancel();
+    assertEquals(conductor.requests.length, before);
+
+    await fake.close();
+    await conductor.waitForApplicationStatus("quiet-app", "UNAVAILABLE", 5_000);
+    assertEquals(conductor.executors("quiet-app")[0].status, "DISCONNECTED");
   } finally {
     await fake.close();
   }
+});
+
+Deno.test("conductor emulator v2: the onRequest hook sees the matched operation and answers instead", async () => {
+  await using conductor = await startConductorEmulator({
+    org: ORG,
+    isValidToken: (tok) => tok === USER_TOKEN,
+    applications: ["quiet-app"],
+    onRequest: (r) =>
+      r.operation === "resumeWorkflow"
+        ? Response.json({ title: "Service Unavailable", status: 503, detail: "injected" }, { status: 503 })
+        : undefined,
+  });
+  const call = client(conductor.v2BaseUrl);
+  const injected = await call("POST", `/orgs/${ORG}/apps/quiet-app/workflows/w1/resume`);
+  assertEquals([injected.status, injected.json.detail], [503, "injected"]);
+  const rec = conductor.requests.at(-1)!;
+  assertEquals([rec.operation, rec.authorized, rec.status], ["resumeWorkflow", true, 503]);
+  assertEquals(conductor.mutationCount(), 1, "an injected answer to a mutation is counted");
+  conductor.clearLog();
+  assertEquals([conductor.requests.length, conductor.relayed.length, conductor.mutationCount()], [0, 0, 0]);
 });
 
 Deno.test("conductor emulator v2 in no-auth mode: no header needed, organization local, no users/me", async () => {

@@ -25,7 +25,7 @@ const NO_ENV = envOf({});
 function offline(home: string): Partial<Config> {
   return {
     home,
-    conductorUrl: "http://127.0.0.1:9/conductor/v1alpha1",
+    conductorUrl: "http://127.0.0.1:9/conductor",
     loginUrl: "http://127.0.0.1:9",
     timeoutMs: 2000,
   };

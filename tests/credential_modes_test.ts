@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { connectInProcess, type InProcess, textOf } from "./_mcp.ts";
 import { conductorModeFlags, MOD_PATH, spawnConductorModeServer, V8_FLAGS } from "./_server_process.ts";
-import { type RecordedRequest, startConductorEmulator } from "./fixtures/conductor_emulator.ts";
+import { ALL_PERMISSIONS, type RecordedRequest, startConductorEmulator } from "./fixtures/conductor_emulator.ts";
 import { deviceLogin } from "./fixtures/faults.ts";
 import { startLoginEmulator } from "./fixtures/login_emulator.ts";
 import { createServer } from "../src/server.ts";
@@ -43,18 +43,32 @@ function profileRequests(requests: RecordedRequest[]): number {
   return requests.filter((r) => r.rawPath.endsWith("/v2/users/me")).length;
 }
 
-/** A Conductor without authentication: answers list_applications and records each request's headers. */
+/** An RFC 9457 problem, as v2 Conductor answers errors. */
+function problem(status: number, detail: string): Response {
+  return new Response(JSON.stringify({ type: "about:blank", title: "Error", status, detail }), {
+    status,
+    headers: { "content-type": "application/problem+json" },
+  });
+}
+
+/** The API key grants of an emulator that accepts `API_KEY` with every permission. */
+function fullKey(): Record<string, { permissions: string[] }> {
+  return { [API_KEY]: { permissions: [...ALL_PERMISSIONS] } };
+}
+
+/**
+ * A Conductor without authentication: answers listApps for whatever organization the path names (unlike the
+ * emulator's own no-auth mode, which serves `local` only) and records each request's headers.
+ */
 async function noAuthConductor() {
   return await startConductorEmulator({
     org: "unused",
     isValidToken: () => false,
     onRequest: (rec) => {
-      if (rec.headers.authorization !== undefined) {
-        return Response.json({ message: "this Conductor has no authentication" }, { status: 400 });
-      }
-      if (rec.operation !== "list_applications") return Response.json({ message: "no route" }, { status: 404 });
+      if (rec.headers.authorization !== undefined) return problem(400, "this Conductor has no authentication");
+      if (rec.operation !== "listApps") return problem(404, "no such route");
       const org = rec.segments[1];
-      return Response.json([{ application_name: APP, application_id: "a-1", org_id: org, status: "AVAILABLE" }]);
+      return Response.json([{ name: APP, id: "a-1", orgId: org, status: "AVAILABLE" }]);
     },
   });
 }
@@ -63,9 +77,10 @@ Deno.test("token mode with an API key: Bearer key, the --org organization, no lo
   await using login = await startLoginEmulator({ organization: ORG });
   await using conductor = await startConductorEmulator({
     org: ORG,
-    isValidToken: (tok) => tok === API_KEY,
+    isValidToken: () => false,
     applications: [APP],
     onRequest: (_rec, req) => login.usersMe(req),
+    v2: { apiKeys: fullKey() },
   });
   await using dir = await tempDir();
   await using mcp = await serve({ conductorUrl: conductor.baseUrl, token: API_KEY, org: ORG }, dir.path);
@@ -75,11 +90,11 @@ Deno.test("token mode with an API key: Bearer key, the --org organization, no lo
   assert(names.includes("list_applications"));
   const apps = await call(mcp, "list_applications");
   assertEquals(apps.isError, undefined, textOf(apps));
-  assertEquals((apps.structuredContent?.applications as { application_name: string }[])[0].application_name, APP);
-  const sent = conductor.requests.filter((r) => r.operation === "list_applications");
+  assertEquals((apps.structuredContent?.applications as { name: string }[])[0].name, APP);
+  const sent = conductor.requests.filter((r) => r.operation === "listApps");
   assertEquals(sent.length, 1);
   assertEquals(sent[0].headers.authorization, `Bearer ${API_KEY}`);
-  assertEquals(sent[0].segments.slice(0, 2), ["api", ORG]);
+  assertEquals(sent[0].segments.slice(0, 2), ["orgs", ORG]);
   assertEquals(profileRequests(conductor.requests), 0, "an API key cannot call /v2/users/me, so it is never asked");
   const initialize = mcp.client.getInstructions() ?? "";
   assert(!initialize.includes("call login"), "the instructions do not send the agent to a login tool");
@@ -87,20 +102,19 @@ Deno.test("token mode with an API key: Bearer key, the --org organization, no lo
 });
 
 Deno.test("token mode with an API key: a 403 says the key's scope does not allow it, and 401 says to replace it", async () => {
-  let keyValid = true;
+  const apiKeys = fullKey();
   await using conductor = await startConductorEmulator({
     org: ORG,
-    isValidToken: (tok) => keyValid && tok === API_KEY,
+    isValidToken: () => false,
     onRequest: (rec) => {
       if (!rec.authorized) return undefined;
-      if (rec.operation === "get_workflow") {
-        return Response.json({ WorkflowUUID: "wf-1", Status: "PENDING", WorkflowName: "checkout" });
+      if (rec.operation === "getWorkflow") {
+        return Response.json({ workflowId: "wf-1", status: "PENDING", workflowName: "checkout" });
       }
-      if (rec.operation === "cancel") {
-        return Response.json({ message: "forbidden: key lacks application.write" }, { status: 403 });
-      }
+      if (rec.operation === "cancelWorkflow") return problem(403, "forbidden: key lacks application.write");
       return undefined;
     },
+    v2: { apiKeys },
   });
   await using dir = await tempDir();
   await using mcp = await serve({ conductorUrl: conductor.baseUrl, token: API_KEY, org: ORG }, dir.path);
@@ -112,9 +126,9 @@ Deno.test("token mode with an API key: a 403 says the key's scope does not allow
   assertStringIncludes(text, "the key's scope does not allow it");
   assertStringIncludes(text, "application.read");
   assert(!text.includes("`login`"), "no login tool to point at in token mode");
-  assertEquals(conductor.requests.filter((r) => r.operation === "cancel").length, 1, "sent once, not retried");
+  assertEquals(conductor.requests.filter((r) => r.operation === "cancelWorkflow").length, 1, "sent once, not retried");
 
-  keyValid = false;
+  delete apiKeys[API_KEY]; // the key is revoked
   const rejected = await call(mcp, "list_applications");
   assertEquals(rejected.isError, true);
   assertStringIncludes(textOf(rejected), "did not accept the API key in DBOS_TOKEN (HTTP 401)");
@@ -143,7 +157,8 @@ Deno.test("token mode with a user JWT: the organization comes from /v2/users/me,
     const profile = conductor.requests.filter((r) => r.rawPath.endsWith("/v2/users/me"));
     assertEquals(profile.length, 1, "the profile is asked once");
     assertEquals(profile[0].headers.authorization, `Bearer ${jwt}`);
-    const apps = conductor.requests.filter((r) => r.operation === "list_applications");
+    const apps = conductor.requests.filter((r) => r.operation === "listApps");
+    assert(apps.length > 0);
     assert(apps.every((r) => r.segments[1] === ORG && r.headers.authorization === `Bearer ${jwt}`));
   }
   conductor.clearLog();
@@ -189,7 +204,7 @@ Deno.test("no-auth mode sends no Authorization header, serves org 'local' unless
     assertEquals(res.isError, undefined, textOf(res));
     assertEquals(conductor.requests.length, 1);
     assertEquals(conductor.requests[0].headers.authorization, undefined, "no Authorization header");
-    assertEquals(conductor.requests[0].segments.slice(0, 2), ["api", expected]);
+    assertEquals(conductor.requests[0].segments.slice(0, 2), ["orgs", expected]);
   }
 });
 
@@ -232,7 +247,7 @@ Deno.test("device login reads the profile from {conductor-url}/v2/users/me, and 
   assertEquals([saved.userName, saved.organization], ["ada", ORG], "the file keeps the profile, as Python's does");
   const res = await call(mcp, "list_applications");
   assertEquals(res.isError, undefined, textOf(res));
-  assertEquals(conductor.requests.filter((r) => r.operation === "list_applications")[0].segments[1], OTHER);
+  assertEquals(conductor.requests.filter((r) => r.operation === "listApps")[0].segments[1], OTHER);
 });
 
 Deno.test("createServer() refuses an API key without an organization, and --no-auth with DBOS_TOKEN", async () => {
@@ -271,8 +286,9 @@ Deno.test("the command exits 2 with one stderr line for an API key in DBOS_TOKEN
 Deno.test("spawned under the README's flags: an API key with --production keeps the key out of results, stderr and the audit log", async () => {
   await using conductor = await startConductorEmulator({
     org: ORG,
-    isValidToken: (tok) => tok === API_KEY,
+    isValidToken: () => false,
     applications: [APP],
+    v2: { apiKeys: fullKey() },
   });
   await using dir = await tempDir();
   const home = join(dir.path, "home");
@@ -295,7 +311,8 @@ Deno.test("spawned under the README's flags: an API key with --production keeps 
       name: "get_workflow",
       arguments: { application_name: "nope", workflow_id: "w" },
     });
-    const sent = conductor.requests.filter((r) => r.operation === "list_applications");
+    const sent = conductor.requests.filter((r) => r.operation === "listApps");
+    assertEquals(sent.length, 1);
     assertEquals(sent[0].headers.authorization, `Bearer ${API_KEY}`);
     await server.close();
     const everything = JSON.stringify([apps, missing]) + server.stderr() + await Deno.readTextFile(auditLog);
@@ -320,7 +337,7 @@ Deno.test("spawned under the README's flags: --no-auth sends no Authorization he
     assertEquals(apps.isError, undefined, textOf(apps));
     assertEquals(conductor.requests.length, 1);
     assertEquals(conductor.requests[0].headers.authorization, undefined);
-    assertEquals(conductor.requests[0].segments.slice(0, 2), ["api", "local"]);
+    assertEquals(conductor.requests[0].segments.slice(0, 2), ["orgs", "local"]);
   } finally {
     await server.close();
   }

@@ -69,7 +69,7 @@ Deno.test("end to end over stdio: login, inspect and steer a real DBOS app throu
       const out = await ok("list_executors", { application_name: APP });
       const executors = out.executors as Row[];
       assertEquals(executors.length, 1);
-      assertEquals(executors[0].executor_id, world.app.executorId);
+      assertEquals(executors[0].executorId, world.app.executorId);
       assertEquals(executors[0].status, "HEALTHY");
       assertEquals(out.note, undefined, "Conductor's executors are live, not derived");
     });
@@ -77,7 +77,7 @@ Deno.test("end to end over stdio: login, inspect and steer a real DBOS app throu
     await t.step("an id with '/', '..', '?', '#' and '%' travels as one path segment", async () => {
       const before = world.conductor.requests.length;
       await ok("get_workflow", { application_name: APP, workflow_id: world.app.ids.odd });
-      const req = world.conductor.requests.slice(before).find((r) => r.operation === "get_workflow");
+      const req = world.conductor.requests.slice(before).find((r) => r.operation === "getWorkflow");
       assert(req, "the emulator saw the request");
       assertEquals(req.segments.at(-1), world.app.ids.odd);
       assertEquals(req.query, "");
@@ -103,7 +103,7 @@ Deno.test("end to end over stdio: login, inspect and steer a real DBOS app throu
         results.push(res);
         assert(!res.isError, textOf(res));
         const apps = res.structuredContent?.applications as Row[];
-        assertEquals(apps.find((a) => a.application_name === APP)?.status, "AVAILABLE");
+        assertEquals(apps.find((a) => a.name === APP)?.status, "AVAILABLE");
         assert(!headless.stderr().includes(refreshToken));
       } finally {
         await headless.close();

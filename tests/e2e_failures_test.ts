@@ -110,7 +110,7 @@ Deno.test("an unreachable Conductor gives an error naming it, and the server kee
     assertEquals(res.isError, true);
     assertStringIncludes(textOf(res), "DBOS Conductor");
     assertStringIncludes(textOf(res), "127.0.0.1:9");
-  }, { conductorUrl: "http://127.0.0.1:9/conductor/v1alpha1" });
+  }, { conductorUrl: "http://127.0.0.1:9/conductor" });
 });
 
 Deno.test("a withheld write permission is named in the error, without a stack trace", async () => {

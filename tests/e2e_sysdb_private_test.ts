@@ -43,7 +43,7 @@ Deno.test("--private in system-database mode returns payloads as type and size, 
       assertEquals(w.workflowId, id);
       assertMatch(String(w.createdAt), /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/);
       const text = JSON.stringify(res.content);
-      assertStringIncludes(text, `Input: ${w.input}`);
+      assertStringIncludes(text, `input: ${w.input}`);
     });
 
     await t.step("step outputs are described and step errors are kept, with the failing step marked", async () => {

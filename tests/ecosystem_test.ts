@@ -1,11 +1,12 @@
 // The MCP ecosystem's own tools against the real server: the official
 // conformance suite over Streamable HTTP, and the MCP Inspector CLI over stdio.
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { conductorModeFlags, MOD_PATH } from "./_server_process.ts";
 import { startConductorEmulator } from "./fixtures/conductor_emulator.ts";
 import { join } from "../src/util/path.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CONFORMANCE_PLUGIN = new URL("./fixtures/plugins/conformance_plugin.ts", import.meta.url).pathname;
 
 /**
@@ -149,12 +150,18 @@ Deno.test("the MCP Inspector CLI lists the tools and calls list_applications ove
     assert(list.tools.some((tool: { name: string }) => tool.name === "list_workflows"));
     const apps = await run("--method", "tools/call", "--tool-name", "list_applications");
     assertEquals(apps.isError, undefined, JSON.stringify(apps));
+    const [app] = apps.structuredContent.applications;
+    assertMatch(app.id, UUID);
+    assertMatch(app.orgId, UUID);
     assertEquals(apps.structuredContent.applications, [
       {
-        application_id: apps.structuredContent.applications[0].application_id,
-        application_name: "billing",
-        org_id: "acme",
+        id: app.id,
+        name: "billing",
+        orgId: app.orgId,
         status: "UNAVAILABLE",
+        executorTimeoutSecs: 60,
+        privateMode: false,
+        dbosCloud: false,
       },
     ]);
     assertStringIncludes(apps.content[0].text, "billing  UNAVAILABLE");

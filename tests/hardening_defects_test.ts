@@ -54,7 +54,7 @@ function backend(fetch: FetchLike, clock = new FakeClock()): { backend: Conducto
   };
   return {
     backend: new ConductorBackend({
-      baseUrl: "http://conductor.test/v1alpha1",
+      baseUrl: "http://conductor.test/conductor",
       tokens,
       timeoutMs: 1000,
       clock,

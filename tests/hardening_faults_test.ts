@@ -155,7 +155,11 @@ Deno.test("upstream faults: clear errors, bounded retries, mutations sent once, 
     {
       kind: "401 mid-session (refresh)",
       arm: withStatusFault("unauthorized"),
-      says: ["DBOS Conductor refused to list workflows", "(HTTP 401)", "Call the `login` tool"],
+      says: [
+        "DBOS Conductor refused to list workflows",
+        "(HTTP 401: Unauthorized: the token was revoked)",
+        "Call the `login` tool",
+      ],
       readAttempts: 2, // the rejected request, then one more after one refresh
       transientAbsorbed: true, // refreshed and re-sent: the agent never knows
       mutation: "cancel_workflow",
@@ -220,26 +224,26 @@ Deno.test("upstream faults: clear errors, bounded retries, mutations sent once, 
         passed.push(
           await t.step("a read fails with an error naming what failed, after bounded retries", async () => {
             const since = world.conductor.requests.length;
-            await c.arm(["list_workflows"]);
+            await c.arm(["searchWorkflows"]);
             const res = await call("list_workflows", { application_name: APP });
             await c.clear();
             assertEquals(res.isError, true, `the read fails under the fault: ${JSON.stringify(res).slice(0, 300)}`);
             const text = textOf(res);
             for (const words of c.says) assertStringIncludes(text, words);
             assert(!hasStackTrace(text), "no stack trace");
-            if (c.readAttempts !== undefined) assertEquals(requestsOf("list_workflows", since), c.readAttempts);
+            if (c.readAttempts !== undefined) assertEquals(requestsOf("searchWorkflows", since), c.readAttempts);
           }),
         );
         if (c.transientAbsorbed) {
           passed.push(
             await t.step("a fault on one request only is absorbed: the agent sees the answer", async () => {
               const since = world.conductor.requests.length;
-              await c.arm(["list_workflows"], 1);
+              await c.arm(["searchWorkflows"], 1);
               const started = performance.now();
               const res = await call("list_workflows", { application_name: APP });
               await c.clear();
               assert(!res.isError, `retried and answered: ${textOf(res)}`);
-              assertEquals(requestsOf("list_workflows", since), 2);
+              assertEquals(requestsOf("searchWorkflows", since), 2);
               if (c.kind.startsWith("HTTP 429")) assert(performance.now() - started >= 1000, "Retry-After honoured");
             }),
           );
@@ -247,7 +251,7 @@ Deno.test("upstream faults: clear errors, bounded retries, mutations sent once, 
         passed.push(
           await t.step("a mutation is sent exactly once", async () => {
             const fork = c.mutation === "fork_workflow";
-            const op: ConductorOperation = fork ? "fork" : "cancel";
+            const op: ConductorOperation = fork ? "forkWorkflow" : "cancelWorkflow";
             const arrivedBefore = world.conductor.mutationCount();
             const since = world.conductor.requests.length;
             await c.arm([op], c.mutationTimes);

@@ -32,7 +32,7 @@ const isoAt = (ms: number): string => new Date(ms).toISOString();
 const ORG = "acme";
 /** The application the synthetic executor answers for. */
 const APP = "sample-app";
-/** An application Conductor knows, with no executor connected (409 for workflow calls). */
+/** An application Conductor knows, with no executor connected (503 for workflow calls). */
 const IDLE = "idle-app";
 const BATCH = 50;
 const CONDUCTOR_RUNS = 80; // 4,000 calls, answered by a synthetic executor (syntheticAnswer) or the emulator
@@ -87,6 +87,16 @@ const FIELDS = [
   "workflow_id_prefix",
   "forked_from",
   "authenticated_user",
+  "parent_workflow_id",
+  "schedule_name",
+  "completed_after",
+  "completed_before",
+  "dequeued_after",
+  "dequeued_before",
+  "has_parent",
+  "was_forked_from",
+  "cancel_children",
+  "queue_partition_key",
 ];
 const PATH_LIKE = [
   "../x",
@@ -192,6 +202,9 @@ function callArbitrary(apps: { live: string; idle?: string; ids?: string[] }): f
         workflow_uuids: fc.array(id, { maxLength: 3 }),
         load_input: fc.boolean(),
         queue_name: nasty,
+        parent_workflow_id: fc.array(id, { maxLength: 2 }),
+        has_parent: fc.boolean(),
+        completed_after: time,
       }, opt),
     ),
     call(
@@ -204,7 +217,10 @@ function callArbitrary(apps: { live: string; idle?: string; ids?: string[] }): f
         byte_offset: fc.integer({ min: -1, max: 100 }),
       }, optRef),
     ),
-    call("list_steps", fc.record(ref)),
+    call(
+      "list_steps",
+      fc.record({ ...ref, limit: fc.integer({ min: -1, max: 5 }), offset: fc.integer({ min: -1, max: 5 }) }, optRef),
+    ),
     call(
       "workflow_tree",
       fc.record({ ...ref, depth: fc.integer({ min: 0, max: 6 }), max_nodes: fc.integer({ min: 0, max: 10 }) }, optRef),
@@ -220,8 +236,8 @@ function callArbitrary(apps: { live: string; idle?: string; ids?: string[] }): f
       }, opt),
     ),
     call("list_queues", fc.record({ application_name: app })),
-    call("cancel_workflow", fc.record(ref)),
-    call("resume_workflow", fc.record(ref)),
+    call("cancel_workflow", fc.record({ ...ref, cancel_children: fc.boolean() }, optRef)),
+    call("resume_workflow", fc.record({ ...ref, queue_name: nasty }, optRef)),
     call(
       "fork_workflow",
       fc.record({
@@ -229,6 +245,8 @@ function callArbitrary(apps: { live: string; idle?: string; ids?: string[] }): f
         start_step: fc.integer({ min: -1, max: 5 }),
         new_workflow_id: nasty,
         application_version: nasty,
+        queue_name: nasty,
+        queue_partition_key: nasty,
       }, { requiredKeys: ["application_name", "workflow_id", "start_step"] }),
     ),
     call("login", fc.constant({})),
@@ -325,15 +343,32 @@ function stringsIn(value: unknown, out: Set<string>): void {
   }
 }
 
-const OPS_WITH_ID = new Set(["get_workflow", "list_steps", "cancel", "resume", "fork"]);
+const OPS_WITH_ID = new Set<string>([
+  "getWorkflow",
+  "listWorkflowSteps",
+  "cancelWorkflow",
+  "resumeWorkflow",
+  "forkWorkflow",
+]);
+
+/** A query string the server may send: only list steps' `limit` and `offset`, as non-negative integers. */
+function queryProblem(rec: RecordedRequest): string | undefined {
+  if (rec.query === "") return undefined;
+  if (rec.operation !== "listWorkflowSteps") return "a query string on an operation that takes none";
+  const params = [...new URLSearchParams(rec.query)];
+  const bad = params.find(([k, v]) => !["limit", "offset"].includes(k) || !/^\d+$/.test(v));
+  if (bad || new Set(params.map(([k]) => k)).size !== params.length) return "a query string beyond limit and offset";
+  return undefined;
+}
 
 /** Checks one request the Conductor emulator received against the strings the agent passed. */
 function pathProblem(rec: RecordedRequest, passed: Set<string>): string | undefined {
   const where = `${rec.method} ${rec.rawPath}${rec.query}`;
-  if (rec.query !== "") return `a query string reached Conductor: ${where}`;
+  const query = queryProblem(rec);
+  if (query) return `${query} reached Conductor: ${where}`;
   if (!rec.operation) return `a path that names no Conductor operation: ${where}`;
-  if (rec.segments[1] !== ORG) return `the organization is not one segment: ${where}`;
-  if (rec.operation !== "list_applications" && !passed.has(rec.segments[3])) {
+  if (rec.segments[0] !== "orgs" || rec.segments[1] !== ORG) return `the organization is not one segment: ${where}`;
+  if (rec.operation !== "listApps" && !passed.has(rec.segments[3])) {
     return `the application segment ${JSON.stringify(rec.segments[3])} is not a name the agent passed: ${where}`;
   }
   if (OPS_WITH_ID.has(rec.operation) && !passed.has(rec.segments[5]) && !SYNTHETIC_IDS.includes(rec.segments[5])) {
@@ -364,34 +399,35 @@ function syntheticWorkflow(id: string, name: string, i: number): Record<string, 
   };
 }
 
-/** Answers for APP as an executor would (ids echoed back), or undefined to let the emulator answer. */
+/** Answers for APP as Conductor v2 would (ids echoed back), or undefined to let the emulator answer. */
 function syntheticAnswer(rec: RecordedRequest): Response | undefined {
   if (rec.segments[3] !== APP) return undefined;
   const id = rec.segments[5];
   switch (rec.operation) {
-    case "list_executors":
-      return json([{ executor_id: "ex-1", application_version: "v1", status: "HEALTHY", hostname: "h1" }]);
-    case "list_workflows": {
+    case "listExecutors":
+      return json([{ executorId: "ex-1", appVersion: "v1", status: "HEALTHY", hostname: "h1" }]);
+    case "searchWorkflows": {
       const body = (rec.body ?? {}) as Record<string, unknown>;
-      const name = typeof body.workflow_name === "string" ? body.workflow_name : "checkout";
+      const names = Array.isArray(body.workflowName) ? body.workflowName : [];
+      const name = typeof names[0] === "string" ? names[0] : "checkout";
       const all = [1, 2, 3].map((i) => syntheticWorkflow(`wf-${i}`, name, i));
       const offset = typeof body.offset === "number" ? body.offset : 0;
       const limit = typeof body.limit === "number" ? body.limit : all.length;
       return json(all.slice(offset, offset + limit));
     }
-    case "get_workflow":
+    case "getWorkflow":
       return json(syntheticWorkflow(id, "checkout", id === "wf-child-1" ? 2 : 1));
-    case "list_steps":
+    case "listWorkflowSteps":
       return json([
         { stepId: 0, stepName: "reserve", output: '"ok"' },
         { stepId: 1, stepName: "spawn", childWorkflowId: id === "wf-child-1" ? null : "wf-child-1" },
         { stepId: 2, stepName: "charge", error: "card declined 💳" },
       ]);
-    case "cancel":
-    case "resume":
-      return new Response(null, { status: 200 });
-    case "fork":
-      return json({ workflow_id: "wf-fork-1" });
+    case "cancelWorkflow":
+    case "resumeWorkflow":
+      return new Response(null, { status: 204 });
+    case "forkWorkflow":
+      return json({ workflowId: "wf-fork-1" }, 201);
   }
   return undefined;
 }

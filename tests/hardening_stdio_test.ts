@@ -43,12 +43,12 @@ class Gate {
   }
 }
 
-/** An executor for APP that echoes the workflow id it is asked for. */
+/** A Conductor (v2 answers) for APP that echoes the workflow id it is asked for. */
 function echo(rec: RecordedRequest): Response | undefined {
   if (rec.segments[3] !== APP) return undefined;
   const json = (v: unknown) => new Response(JSON.stringify(v), { headers: { "content-type": "application/json" } });
   switch (rec.operation) {
-    case "get_workflow":
+    case "getWorkflow":
       return json({
         workflowId: rec.segments[5],
         status: "SUCCESS",
@@ -56,9 +56,9 @@ function echo(rec: RecordedRequest): Response | undefined {
         createdAt: "2026-01-01T00:00:00.000Z",
         output: JSON.stringify({ id: rec.segments[5], pad: "x".repeat(300) }),
       });
-    case "cancel":
-      return new Response(null, { status: 200 });
-    case "list_workflows":
+    case "cancelWorkflow":
+      return new Response(null, { status: 204 });
+    case "searchWorkflows":
       return json([]);
   }
   return undefined;
@@ -118,7 +118,7 @@ Deno.test("stdio: garbage, 200 calls in flight, closing stdin and SIGTERM, with 
     org: ORG,
     isValidToken: (tok) => login.isValidAccessToken(tok),
     onRequest: async (rec, req) => {
-      if (gate && rec.operation === "get_workflow") await gate.pass();
+      if (gate && rec.operation === "getWorkflow") await gate.pass();
       return login.usersMe(req) ?? echo(rec);
     },
   });
@@ -223,7 +223,9 @@ Deno.test("stdio: garbage, 200 calls in flight, closing stdin and SIGTERM, with 
         gate = new Gate(Infinity, 400);
         const seen = conductor.requests.length;
         const inFlight = second.callTool("cancel_workflow", { application_name: APP, workflow_id: "wf-term" });
-        while (!conductor.requests.slice(seen).some((r) => r.operation === "cancel")) {
+        const deadline = performance.now() + 10_000;
+        while (!conductor.requests.slice(seen).some((r) => r.operation === "cancelWorkflow")) {
+          assert(performance.now() < deadline, "the cancel reached Conductor within 10 s");
           await new Promise((r) => setTimeout(r, 5));
         }
         const started = performance.now();

@@ -411,7 +411,7 @@ Deno.test("HTTP ends a session after the idle timeout without requests, and not 
     release.resolve();
     const wf = await call;
     assert(!(wf instanceof Error), `the call is answered: ${wf}`);
-    assertEquals((wf.structuredContent as { workflow: { Error: string } }).workflow.Error, "boom");
+    assertEquals((wf.structuredContent as { workflow: { error: string } }).workflow.error, "boom");
     await clock.advance(60_000 + 15_000);
     assertEquals(http.sessions, 0);
   }, { backend: slow, http: { idleTimeoutMs: 60_000, clock } });

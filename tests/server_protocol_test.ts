@@ -13,7 +13,7 @@ async function withServer(fn: (c: Awaited<ReturnType<typeof connectInProcess>>) 
   const mcp = await connectInProcess({
     config: {
       home,
-      conductorUrl: "http://127.0.0.1:9/conductor/v1alpha1",
+      conductorUrl: "http://127.0.0.1:9/conductor",
       loginUrl: "http://127.0.0.1:9",
       timeoutMs: 2000,
     },
@@ -121,6 +121,14 @@ Deno.test("a call with invalid arguments answers isError naming each bad field",
     });
     assertEquals(fork.isError, true);
     assertStringIncludes(textOf(fork), "start_step");
+
+    const listed = await client.callTool({
+      name: "list_workflows",
+      arguments: { application_name: "app", status: ["ERROR", "BROKEN"], workflow_name: ["ok", ""] },
+    });
+    assertEquals(listed.isError, true);
+    assertStringIncludes(textOf(listed), "status: item 1: must be one of PENDING, SUCCESS, ERROR");
+    assertStringIncludes(textOf(listed), "workflow_name.1: Too small: expected string to have >=1 characters");
   });
 });
 

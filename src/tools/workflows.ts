@@ -32,11 +32,20 @@ const status = z.preprocess(
   }),
 );
 
+/**
+ * What was wrong with a one-or-many filter value: the single value's problem, or for a list its first bad
+ * item's (zod's own message for a failed union is only "Invalid input", which does not say what to fix).
+ */
+function oneOrManyError(issue: { input?: unknown }): string | undefined {
+  const branches = (issue as { errors?: { message: string; path: PropertyKey[] }[][] }).errors ?? [];
+  const first = branches[Array.isArray(issue.input) ? 1 : 0]?.[0];
+  if (!first) return undefined;
+  return first.path.length ? `item ${first.path.map(String).join(".")}: ${first.message}` : first.message;
+}
+
 /** A filter that takes one value or a list of them (any matches); `max` bounds each value's length. */
 function oneOrMany<T extends z.ZodType<string>>(item: T, what: string) {
-  // The error of a bad single value is the value's own (e.g. "must be one of ..."), not the union's "Invalid input".
-  const firstBranchError = (issue: { errors?: { message: string }[][] }) => issue.errors?.[0]?.[0]?.message;
-  return z.union([item, z.array(item).min(1).max(100)], { error: firstBranchError }).optional().describe(
+  return z.union([item, z.array(item).min(1).max(100)], { error: oneOrManyError }).optional().describe(
     `${what} (one value, or a list: any matches).`,
   );
 }

@@ -76,17 +76,29 @@ function said(res: HttpResponse, problem: Problem | undefined): string {
   return text ? `: ${oneLine(text)}` : "";
 }
 
+/**
+ * Whether the answer is Conductor's own problem details (`application/problem+json`, or a JSON body whose
+ * `status` is the answer's): only then do 502 and 503 carry v2's executor meanings. A 502 or 503 from a
+ * proxy or load balancer in front of Conductor (an HTML page, plain text, no body) says nothing of executors.
+ */
+function isConductorProblem(res: HttpResponse, problem: Problem | undefined): boolean {
+  if (problem === undefined) return false;
+  const type = (res.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  return type === "application/problem+json" || problem.status === res.status;
+}
+
 /** The error for a failed answer of DBOS Conductor. */
 export function problemError(res: HttpResponse, op: FailedOperation): DbosMcpError {
   const s = res.status;
   const problem = parseProblem(res);
   const words = said(res, problem);
+  const conductorProblem = isConductorProblem(res, problem);
   if (s === 401) {
     const hint = op.credential === "token"
       ? "The key or token in DBOS_TOKEN is invalid or expired: create a new one and restart the server with it."
       : op.credential === "none"
       ? "This Conductor requires authentication: start the server without --no-auth (log in, or set DBOS_TOKEN)."
-      : "Call login, show the user the URL, then call login_complete; then try again.";
+      : undefined; // the device login's own hint: call the `login` tool, then `login_complete`
     return new NotLoggedInError(`DBOS Conductor refused to ${op.what} (HTTP 401${words}).`, { hint });
   }
   if (s === 403) {
@@ -120,7 +132,7 @@ export function problemError(res: HttpResponse, op: FailedOperation): DbosMcpErr
       { hint: arg ? `Fix the argument '${arg}' and try again.` : "Check the arguments and try again." },
     );
   }
-  if (s === 503) {
+  if (s === 503 && conductorProblem) {
     return new UpstreamError(
       `DBOS Conductor could not ${op.what}: the application has no healthy executor connected (HTTP 503${words}). ` +
         "This does not mean it has no workflows.",
@@ -131,7 +143,7 @@ export function problemError(res: HttpResponse, op: FailedOperation): DbosMcpErr
       },
     );
   }
-  if (s === 502) {
+  if (s === 502 && conductorProblem) {
     return new UpstreamError(
       `DBOS Conductor could not ${op.what}: the application's executors failed to answer (HTTP 502${words}).`,
       {
