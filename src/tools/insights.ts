@@ -29,7 +29,7 @@ export function normalizeError(message: string): string {
 
 const FAILED = new Set(["ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]);
 
-/** Error examples read per failed status, to group the errors of the summary. */
+/** The latest failures read, with their errors, to group the errors of the summary. */
 const ERROR_SAMPLE = 200;
 
 /** `summarize_workflows`. */
@@ -77,14 +77,24 @@ export const summarizeWorkflows = defineTool({
       endTime: args.end_time,
       workflowName: args.workflow_name ? [args.workflow_name] : undefined,
     };
-    // One server-side aggregate: exact counts by status and name, and the longest latencies.
-    const groups = await ctx.backend.getWorkflowAggregates(app, {
-      ...filter,
-      groupByStatus: true,
-      groupByWorkflowName: true,
-      selectCount: true,
-      selectMaxTotalLatencyMs: true,
-    }, opts);
+    // One server-side aggregate (exact counts by status and name, and the longest latencies) and, at the same
+    // time, the latest failures with their errors, to group them: only those are read.
+    const [groups, failures] = await Promise.all([
+      ctx.backend.getWorkflowAggregates(app, {
+        ...filter,
+        groupByStatus: true,
+        groupByWorkflowName: true,
+        selectCount: true,
+        selectMaxTotalLatencyMs: true,
+      }, opts),
+      ctx.backend.listWorkflows(app, {
+        ...filter,
+        status: [...FAILED],
+        loadOutput: true,
+        sortDesc: true,
+        limit: ERROR_SAMPLE,
+      }, { ...opts, payloadBytes: ctx.limits.maxFieldBytes }).then((rows) => rows.map(normalizeWorkflow)),
+    ]);
     const byStatus: Record<string, number> = {};
     const byName = new Map<string, { total: number; failed: number; latency?: number }>();
     let total = 0;
@@ -100,15 +110,6 @@ export const summarizeWorkflows = defineTool({
       if (g.maxTotalLatencyMs !== undefined) n.latency = Math.max(n.latency ?? 0, g.maxTotalLatencyMs);
       byName.set(name, n);
     }
-    // Only the latest failures are read, with their errors, to group them.
-    const failedStatuses = [...FAILED].filter((st) => (byStatus[st] ?? 0) > 0);
-    const failures = failedStatuses.length === 0 ? [] : (await ctx.backend.listWorkflows(app, {
-      ...filter,
-      status: failedStatuses,
-      loadOutput: true,
-      sortDesc: true,
-      limit: ERROR_SAMPLE,
-    }, { ...opts, payloadBytes: ctx.limits.maxFieldBytes })).map(normalizeWorkflow);
     const grouped = new Map<string, { message: string; ids: string[]; count: number }>();
     for (const w of failures) {
       const message = errorMessage(w.error) || "(no error message)";
