@@ -110,6 +110,7 @@ export const summarizeWorkflows = defineTool({
       if (g.maxTotalLatencyMs !== undefined) n.latency = Math.max(n.latency ?? 0, g.maxTotalLatencyMs);
       byName.set(name, n);
     }
+    await ctx.progress(1, 2, `counted ${total} workflows, read ${failures.length} failures`);
     const grouped = new Map<string, { message: string; ids: string[]; count: number }>();
     for (const w of failures) {
       const message = errorMessage(w.error) || "(no error message)";
@@ -136,6 +137,7 @@ export const summarizeWorkflows = defineTool({
       }
       errors.push(group);
     }
+    await ctx.progress(2, 2, `grouped the errors into ${grouped.size} group(s)`);
     const slowest = [...byName.entries()]
       .filter(([, v]) => v.latency !== undefined)
       .map(([name, v]) => ({ name, max_total_latency_ms: v.latency! }))
