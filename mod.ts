@@ -91,6 +91,21 @@ export type {
   WorkflowStatus,
 } from "./src/backends/backend.ts";
 export { OPERATIONS, WORKFLOW_STATUSES } from "./src/backends/backend.ts";
+export type {
+  ApplicationVersion,
+  ExportOptions,
+  Queue,
+  Schedule,
+  ScheduleFilter,
+  StepAggregate,
+  StepAggregatesQuery,
+  StreamsOptions,
+  WorkflowAggregate,
+  WorkflowAggregatesQuery,
+  WorkflowEvent,
+  WorkflowNotification,
+  WorkflowStream,
+} from "./src/backends/backend.ts";
 export {
   AccessDeniedError,
   ConfigError,

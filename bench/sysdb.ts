@@ -10,7 +10,9 @@
  * - a deep page: `list_workflows` limit 50 at offset 10,000 and at offset N/2,
  *   and the same page addressed by time instead (`end_time`, newest first);
  * - `get_workflow` and `list_steps` of random workflows;
- * - `list_executors` (plain SQL over `workflow_status`).
+ * - `list_executors` (plain SQL over `workflow_status`);
+ * - `summarize_workflows` and `get_workflow_aggregates` (status and name)
+ *   over the whole window: one `GROUP BY` in SQL, exact counts.
  *
  * With `--explain`, every statement of one run of each call is captured with
  * PostgreSQL's `auto_explain` (ANALYZE, BUFFERS) and printed.
@@ -64,6 +66,8 @@ export interface SysdbBenchResult {
   figures: BenchFigure[];
   /** auto_explain output per call, when asked. */
   plans: Record<string, string>;
+  /** Bytes of the `summarize_workflows` answer over the whole window (JSON of the whole result). */
+  summaryBytes: number;
 }
 
 const DAY = 86_400_000;
@@ -131,6 +135,7 @@ export async function runSysdbBench(opts: SysdbBenchOptions): Promise<SysdbBench
     const from = start + rnd(SPAN - DAY);
     return { start_time: new Date(from).toISOString(), end_time: new Date(from + DAY).toISOString() };
   };
+  const wholeWindow = { start_time: new Date(start - DAY).toISOString(), end_time: new Date().toISOString() };
   const cases: [string, () => Record<string, unknown>, string][] = [
     ["list_workflows status=ERROR, 1-day range, limit 50", () => ({
       status: "ERROR",
@@ -162,6 +167,14 @@ export async function runSysdbBench(opts: SysdbBenchOptions): Promise<SysdbBench
     ["get_workflow (random id)", () => ({ workflow_id: id() }), "get_workflow"],
     ["list_steps (random id)", () => ({ workflow_id: id() }), "list_steps"],
     ["list_executors", () => ({}), "list_executors"],
+    // Issue 15: exact counts over the whole window from one server-side aggregate (targets: p50 <= 150 ms and
+    // <= 4 KB for summarize_workflows, p50 <= 100 ms for the aggregate).
+    ["summarize_workflows, whole window", () => wholeWindow, "summarize_workflows"],
+    [
+      "get_workflow_aggregates by status and name, whole window",
+      () => ({ ...wholeWindow, group_by_status: true, group_by_name: true, select_count: true }),
+      "get_workflow_aggregates",
+    ],
   ];
 
   const figures: BenchFigure[] = [];
@@ -180,6 +193,13 @@ export async function runSysdbBench(opts: SysdbBenchOptions): Promise<SysdbBench
     log(`${name}: p50 ${figure.p50.toFixed(1)} ms, p95 ${figure.p95.toFixed(1)} ms`);
   }
 
+  // The summary's counts are exact and its answer small.
+  const summary = await call("summarize_workflows", wholeWindow);
+  const total = (summary.structuredContent as { total?: number }).total;
+  const summaryBytes = new TextEncoder().encode(JSON.stringify(summary)).length;
+  if (total !== opts.rows) throw new Error(`summarize_workflows counted ${total} of ${opts.rows} workflows`);
+  log(`summarize_workflows: total ${total} (exact), answer ${summaryBytes} bytes`);
+
   const plans: Record<string, string> = {};
   if (opts.explain) {
     await pg.query("ALTER SYSTEM SET auto_explain.log_min_duration = 0");
@@ -197,7 +217,7 @@ export async function runSysdbBench(opts: SysdbBenchOptions): Promise<SysdbBench
     await pg.query("SELECT pg_reload_conf()");
   }
   await mcp.close();
-  return { rows: opts.rows, seedMs, sizes, figures, plans };
+  return { rows: opts.rows, seedMs, sizes, figures, plans, summaryBytes };
 }
 
 /** The `auto_explain` plans in a slice of the server log, minus the transaction bookkeeping. */
@@ -227,6 +247,8 @@ export function formatFigures(result: SysdbBenchResult): string {
     "| call | p50 ms | p95 ms | calls |",
     "| --- | ---: | ---: | ---: |",
     ...rows,
+    "",
+    `summarize_workflows over the whole window: exact count, answer ${result.summaryBytes} bytes.`,
   ].join("\n");
 }
 

@@ -11,9 +11,12 @@ Deno.test("percentile() takes the nearest rank", () => {
 
 Deno.test("the system-database benchmark seeds a database and measures each call", async () => {
   const result = await runSysdbBench({ rows: 3_000, iterations: 5 });
-  assertEquals(result.figures.length, 8);
+  assertEquals(result.figures.length, 10);
+  assert(result.summaryBytes > 0 && result.summaryBytes <= 4_096, `summary of ${result.summaryBytes} bytes`);
   for (const f of result.figures) assert(Number.isFinite(f.p50) && f.p95 >= f.p50, f.name);
   const table = formatFigures(result);
   assertStringIncludes(table, "| get_workflow (random id) |");
   assertStringIncludes(table, "3,000 workflows");
+  assertStringIncludes(table, "| get_workflow_aggregates by status and name, whole window |");
+  assertStringIncludes(table, "summarize_workflows over the whole window: exact count");
 });

@@ -108,7 +108,7 @@ Deno.test("clients without elicitation, and --no-confirm, proceed without asking
   }
 });
 
-Deno.test("summarize_workflows reports progress to a client that asks for it", async () => {
+Deno.test("summarize_workflows reports its stages as progress to a client that asks for it", async () => {
   const b = new MemoryBackend();
   const now = Date.now();
   for (let i = 0; i < 1_200; i++) b.add({ workflowId: `wf-${i}`, createdAt: isoAt(now - 60_000 + i) });
@@ -121,7 +121,7 @@ Deno.test("summarize_workflows reports progress to a client that asks for it", a
       { onprogress: (p) => seen.push(p.progress) },
     );
     assert(!res.isError, textOf(res));
-    assertEquals(seen, [500, 1000, 1200]);
+    assertEquals(seen, [1, 2], "counted, then errors grouped");
   } finally {
     await t.close();
   }

@@ -27,6 +27,7 @@ function scenario(): MemoryBackend {
       workflowId: `wf-${i}`,
       createdAt: isoAt(now - 3_000_000 + i * 100),
       updatedAt: isoAt(now - 3_000_000 + i * 100 + (i === 4242 ? 90_000 : 50 + (i % 7))),
+      completedAt: isoAt(now - 3_000_000 + i * 100 + (i === 4242 ? 90_000 : 50 + (i % 7))),
       status: failed ? "ERROR" : "SUCCESS",
       workflowName: failed || i % 3 ? "checkout" : "refund",
       ...(failed
@@ -50,27 +51,35 @@ Deno.test("summarize_workflows finds what failed and why, and where, in one call
   const bytes = new TextEncoder().encode(JSON.stringify(res)).length;
   assert(bytes <= 4_096, `summary is ${bytes} bytes`);
   const out = res.structuredContent as Record<string, unknown>;
-  assertEquals(out.scanned, 10_000);
+  assertEquals(out.total, 10_000);
   assertEquals((out.by_status as Record<string, number>).ERROR, 37);
   const errors = out.errors as { message: string; count: number; step?: { stepName: string } }[];
   assertEquals(errors.length, 2);
   assertEquals(errors.reduce((n, e) => n + e.count, 0), 37);
   assert(errors.some((e) => e.message.includes("declined")) && errors.some((e) => e.message.includes("timeout")));
   for (const e of errors) assertEquals(e.step?.stepName, "charge");
-  assertEquals((out.slowest as { workflow_id: string }[])[0].workflow_id, "wf-4242");
+  // wf-4242 (a refund) took 90 s: the longest latency, by name, from the aggregate.
+  assertEquals((out.slowest as Record<string, unknown>[])[0], { name: "refund", max_total_latency_ms: 90_000 });
   assertStringIncludes(textOf(res), "at step #1 charge");
 });
 
-Deno.test("summarize_workflows says when it stopped at max_workflows", async () => {
-  await using mcp = await connectInProcess({ backend: scenario(), log: () => {} });
-  const res = await mcp.client.callTool({
-    name: "summarize_workflows",
-    arguments: { application_name: "app", max_workflows: 1000 },
-  });
+Deno.test("summarize_workflows counts exactly from one aggregate, reading only the failures it groups", async () => {
+  const b = scenario();
+  const now = Date.now();
+  // 60,000 workflows: more than the 10,000 the old scan stopped at.
+  for (let i = 0; i < 50_000; i++) {
+    b.add({ workflowId: `bulk-${i}`, createdAt: isoAt(now - 2_000_000 + (i % 1000)), workflowName: "bulk" });
+  }
+  await using mcp = await connectInProcess({ backend: b, log: () => {} });
+  const res = await mcp.client.callTool({ name: "summarize_workflows", arguments: { application_name: "app" } });
+  assert(!res.isError, textOf(res));
   const out = res.structuredContent as Record<string, unknown>;
-  assertEquals(out.scanned, 1000);
-  assertEquals(out.capped, true);
-  assertStringIncludes(textOf(res), "lower bound");
+  assertEquals(out.total, 60_000);
+  assertEquals((out.by_status as Record<string, number>).SUCCESS, 60_000 - 37);
+  assertEquals((out.by_name as Record<string, unknown>[]).find((n) => n.name === "bulk")?.total, 50_000);
+  assertEquals(out.errors_examined, 37);
+  assertEquals(b.aggregateQueries, 1, "one server-side aggregate");
+  assertEquals(b.queries, 1, "one list call, for the failures");
 });
 
 Deno.test("list_queues counts enqueued and pending work per queue, with the oldest waiting", async () => {

@@ -118,7 +118,22 @@ Deno.test("read-only mode hides and refuses mutating tools, built-in and plugin,
 Deno.test("--tools and --exclude-tools choose what is listed and callable", async () => {
   await withPlugins({ tools: ["list_*", "get_*"], excludeTools: ["list_executors"] }, async ({ client }) => {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
-    assertEquals(names, ["get_workflow", "list_applications", "list_queues", "list_steps", "list_workflows"]);
+    assertEquals(names, [
+      "get_queue",
+      "get_schedule",
+      "get_step_aggregates",
+      "get_workflow",
+      "get_workflow_aggregates",
+      "get_workflow_events",
+      "get_workflow_notifications",
+      "get_workflow_streams",
+      "list_application_versions",
+      "list_applications",
+      "list_queues",
+      "list_schedules",
+      "list_steps",
+      "list_workflows",
+    ]);
     const res = await client.callTool({ name: "list_executors", arguments: { application_name: "shop" } });
     assertEquals(res.isError, true);
     assertStringIncludes(textOf(res), "--exclude-tools");

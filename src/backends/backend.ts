@@ -288,6 +288,245 @@ export interface StepPage {
   offset?: number;
 }
 
+/** A key a workflow published with `setEvent`, and its value: Conductor v2's `Event`. */
+export interface WorkflowEvent {
+  /** The event key. */
+  key: string;
+  /** The value, as readable text. */
+  value: string;
+}
+
+/** A message sent to a workflow: Conductor v2's `Notification`. */
+export interface WorkflowNotification {
+  /** The topic; absent for the default topic. */
+  topic?: string;
+  /** The message, as readable text. */
+  message: string;
+  /** When it was sent (ISO 8601). */
+  createdAt?: string;
+  /** Whether the workflow has received it. */
+  consumed: boolean;
+}
+
+/** One stream a workflow wrote: Conductor v2's `StreamEntry`, bounded, with whether it is closed. */
+export interface WorkflowStream {
+  /** The stream key. */
+  key: string;
+  /** The first values, in order, as readable text. */
+  values: string[];
+  /** How many values the stream holds (more than `values` when bounded). */
+  valueCount?: number;
+  /** Whether the stream was closed (known in system-database mode; absent when unknown). */
+  closed?: boolean;
+}
+
+/** Options of a streams read. */
+export interface StreamsOptions {
+  /** Most values to return per stream. */
+  maxValues?: number;
+}
+
+/**
+ * An aggregate query over workflows: Conductor v2's `WorkflowAggregatesBody`
+ * (every group-by, select, time bucket and filter). Empty lists are no filter.
+ */
+export interface WorkflowAggregatesQuery {
+  /** Group by status. */
+  groupByStatus?: boolean;
+  /** Group by workflow name. */
+  groupByWorkflowName?: boolean;
+  /** Group by queue. */
+  groupByQueueName?: boolean;
+  /** Group by executor. */
+  groupByExecutorId?: boolean;
+  /** Group by application version. */
+  groupByAppVersion?: boolean;
+  /** Group by application name. */
+  groupByApplicationName?: boolean;
+  /** Count the workflows of each group. */
+  selectCount?: boolean;
+  /** Earliest creation time of each group. */
+  selectMinCreatedAt?: boolean;
+  /** Longest wait on a queue (dequeue minus creation) of each group. */
+  selectMaxQueueWaitMs?: boolean;
+  /** Longest total latency (completion minus creation) of each group. */
+  selectMaxTotalLatencyMs?: boolean;
+  /** Also group by creation time, in buckets of this many milliseconds. */
+  timeBucketSizeMs?: number;
+  /** Only workflows a fork was made from (true) or none was (false). */
+  wasForkedFrom?: boolean;
+  /** Only child workflows (true) or top-level ones (false). */
+  hasParent?: boolean;
+  /** Created at or after (ISO 8601). */
+  startTime?: string;
+  /** Created at or before (ISO 8601). */
+  endTime?: string;
+  /** Completed at or after (ISO 8601). */
+  completedAfter?: string;
+  /** Completed at or before (ISO 8601). */
+  completedBefore?: string;
+  /** Dequeued at or after (ISO 8601). */
+  dequeuedAfter?: string;
+  /** Dequeued at or before (ISO 8601). */
+  dequeuedBefore?: string;
+  /** Statuses. */
+  status?: string[];
+  /** Workflow names. */
+  workflowName?: string[];
+  /** Application versions. */
+  appVersion?: string[];
+  /** Executor ids. */
+  executorId?: string[];
+  /** Queue names. */
+  queueName?: string[];
+  /** Id prefixes. */
+  workflowIdPrefix?: string[];
+  /** Workflow ids. */
+  workflowIds?: string[];
+  /** Users who started the workflows. */
+  user?: string[];
+  /** Forked from these workflow ids. */
+  forkedFrom?: string[];
+  /** Children of these workflow ids. */
+  parentWorkflowId?: string[];
+  /** Started by these schedules. */
+  scheduleName?: string[];
+}
+
+/** One group of a workflow aggregate: Conductor v2's `WorkflowAggregate`; unselected metrics are absent. */
+export interface WorkflowAggregate {
+  /** The group's values, by snake_case dimension (`status`, `name`, `queue_name`, ..., `time_bucket`). */
+  group: Record<string, string | null>;
+  /** Workflows in the group. */
+  count?: number;
+  /** Earliest creation time (ISO 8601). */
+  minCreatedAt?: string;
+  /** Longest queue wait, in milliseconds. */
+  maxQueueWaitMs?: number;
+  /** Longest total latency, in milliseconds. */
+  maxTotalLatencyMs?: number;
+}
+
+/** An aggregate query over steps: Conductor v2's `StepAggregatesBody`. */
+export interface StepAggregatesQuery {
+  /** Group by step (function) name. */
+  groupByFunctionName?: boolean;
+  /** Group by status (`SUCCESS` or `ERROR`). */
+  groupByStatus?: boolean;
+  /** Count the steps of each group. */
+  selectCount?: boolean;
+  /** Longest duration of each group. */
+  selectMaxDurationMs?: boolean;
+  /** Also group by completion time, in buckets of this many milliseconds. */
+  timeBucketSizeMs?: number;
+  /** Statuses (`SUCCESS`, `ERROR`). */
+  status?: string[];
+  /** Step names. */
+  stepName?: string[];
+  /** Workflow id prefixes. */
+  workflowIdPrefix?: string[];
+  /** Completed at or after (ISO 8601). */
+  completedAfter?: string;
+  /** Completed at or before (ISO 8601). */
+  completedBefore?: string;
+}
+
+/** One group of a step aggregate: Conductor v2's `StepAggregate`. */
+export interface StepAggregate {
+  /** The group's values (`function_name`, `status`, `time_bucket`). */
+  group: Record<string, string | null>;
+  /** Steps in the group. */
+  count?: number;
+  /** Longest duration, in milliseconds. */
+  maxDurationMs?: number;
+}
+
+/** A queue's configuration: Conductor v2's `Queue`; absent limits are left out. */
+export interface Queue {
+  /** Queue name. */
+  name: string;
+  /** Most workflows running at once across all workers. */
+  concurrency?: number;
+  /** Most workflows running at once per worker. */
+  workerConcurrency?: number;
+  /** Most workflows started per rate-limit period. */
+  rateLimitMax?: number;
+  /** The rate-limit period, in seconds. */
+  rateLimitPeriodSecs?: number;
+  /** Whether the queue dispatches by priority. */
+  priorityEnabled?: boolean;
+  /** Whether the queue is partitioned. */
+  partitionQueue?: boolean;
+  /** How often workers poll it, in seconds. */
+  pollingIntervalSecs?: number;
+  /** Application that owns it. */
+  applicationName?: string;
+  /** Most running at once per partition. */
+  partitionConcurrency?: number;
+  /** Most running at once per partition and worker. */
+  partitionWorkerConcurrency?: number;
+  /** Most started per period per partition. */
+  partitionRateLimitMax?: number;
+  /** The per-partition rate-limit period, in seconds. */
+  partitionRateLimitPeriodSecs?: number;
+}
+
+/** A workflow schedule: Conductor v2's `Schedule`. */
+export interface Schedule {
+  /** Unique id. */
+  scheduleId: string;
+  /** Name, used to address it. */
+  scheduleName: string;
+  /** The workflow it starts. */
+  workflowName: string;
+  /** The workflow's class, for class methods. */
+  workflowClass?: string;
+  /** Cron expression. */
+  cronExpression: string;
+  /** `ACTIVE` or `PAUSED`. */
+  status: string;
+  /** The context passed to each run, as readable text (only when loaded). */
+  context?: string;
+  /** Last time it fired (ISO 8601). */
+  lastFiredAt?: string;
+  /** Whether missed runs are started when the application comes back. */
+  automaticBackfill?: boolean;
+  /** Time zone of the cron expression. */
+  cronTimezone?: string;
+  /** Application that owns it. */
+  applicationName?: string;
+}
+
+/** Filters of a schedules list (the query of v2's `listSchedules`). */
+export interface ScheduleFilter {
+  /** Only this status (`ACTIVE`, `PAUSED`). */
+  status?: string;
+  /** Only schedules of this workflow. */
+  workflowName?: string;
+  /** Only names starting with this. */
+  scheduleNamePrefix?: string;
+  /** Include each schedule's context. */
+  loadContext?: boolean;
+}
+
+/** A registered application version: Conductor v2's `ApplicationVersion`. */
+export interface ApplicationVersion {
+  /** Unique id. */
+  versionId: string;
+  /** Version name (as workflows record it in appVersion). */
+  versionName: string;
+  /** When it became the latest (ISO 8601); the newest is the current version. */
+  versionTimestamp?: string;
+  /** When it was first registered (ISO 8601). */
+  createdAt?: string;
+}
+
+/** Options of an export. */
+export interface ExportOptions {
+  /** Also export the workflow's children (transitively). */
+  exportChildren?: boolean;
+}
+
 /** Per-call options passed to every backend method. */
 export interface CallOptions {
   /** Aborts the call (the MCP client cancelled it). */
@@ -315,6 +554,33 @@ export interface WorkflowBackend {
   getWorkflow(app: string, workflowId: string, opts?: CallOptions): Promise<Workflow>;
   /** Lists a workflow's steps, in step order. */
   listSteps(app: string, workflowId: string, page?: StepPage, opts?: CallOptions): Promise<Step[]>;
+  /** Lists the events a workflow published (`setEvent`), by key. */
+  listWorkflowEvents(app: string, workflowId: string, opts?: CallOptions): Promise<WorkflowEvent[]>;
+  /** Lists the messages sent to a workflow, oldest first. */
+  listWorkflowNotifications(app: string, workflowId: string, opts?: CallOptions): Promise<WorkflowNotification[]>;
+  /** Lists the streams a workflow wrote, by key, each bounded to `options.maxValues` values. */
+  listWorkflowStreams(
+    app: string,
+    workflowId: string,
+    options?: StreamsOptions,
+    opts?: CallOptions,
+  ): Promise<WorkflowStream[]>;
+  /** Aggregates workflows (counts, times, latencies) by the query's groups, computed where they are stored. */
+  getWorkflowAggregates(app: string, query: WorkflowAggregatesQuery, opts?: CallOptions): Promise<WorkflowAggregate[]>;
+  /** Aggregates steps by name and status. */
+  getStepAggregates(app: string, query: StepAggregatesQuery, opts?: CallOptions): Promise<StepAggregate[]>;
+  /** Lists an application's queues (their configuration). */
+  listQueues(app: string, opts?: CallOptions): Promise<Queue[]>;
+  /** Gets one queue; throws `NotFoundError` when it does not exist. */
+  getQueue(app: string, queueName: string, opts?: CallOptions): Promise<Queue>;
+  /** Lists an application's schedules, by name. */
+  listSchedules(app: string, filter?: ScheduleFilter, opts?: CallOptions): Promise<Schedule[]>;
+  /** Gets one schedule (with its context); throws `NotFoundError` when it does not exist. */
+  getSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<Schedule>;
+  /** Lists the application's registered versions, newest first. */
+  listApplicationVersions(app: string, opts?: CallOptions): Promise<ApplicationVersion[]>;
+  /** Exports a workflow (optionally with its children) as DBOS's serialized form (base64 of gzipped JSON). */
+  exportWorkflow(app: string, workflowId: string, options?: ExportOptions, opts?: CallOptions): Promise<string>;
   /** Cancels a workflow. */
   cancelWorkflow(app: string, workflowId: string, options?: CancelOptions, opts?: CallOptions): Promise<void>;
   /** Resumes a cancelled or enqueued workflow. */
@@ -347,6 +613,17 @@ export const OPERATIONS: Readonly<Record<BackendOperation, OperationInfo>> = Obj
   listWorkflows: { mutates: false, what: "list workflows" },
   getWorkflow: { mutates: false, what: "get a workflow" },
   listSteps: { mutates: false, what: "list steps" },
+  listWorkflowEvents: { mutates: false, what: "list a workflow's events" },
+  listWorkflowNotifications: { mutates: false, what: "list a workflow's notifications" },
+  listWorkflowStreams: { mutates: false, what: "list a workflow's streams" },
+  getWorkflowAggregates: { mutates: false, what: "aggregate workflows" },
+  getStepAggregates: { mutates: false, what: "aggregate steps" },
+  listQueues: { mutates: false, what: "list queues" },
+  getQueue: { mutates: false, what: "get a queue" },
+  listSchedules: { mutates: false, what: "list schedules" },
+  getSchedule: { mutates: false, what: "get a schedule" },
+  listApplicationVersions: { mutates: false, what: "list application versions" },
+  exportWorkflow: { mutates: false, what: "export a workflow" },
   cancelWorkflow: { mutates: true, what: "cancel a workflow" },
   resumeWorkflow: { mutates: true, what: "resume a workflow" },
   forkWorkflow: { mutates: true, what: "fork a workflow" },

@@ -2,40 +2,18 @@
  * Tools that answer an agent's usual questions in one call:
  * `summarize_workflows` ("what failed in the last hour, and why?"),
  * `list_queues` ("what is waiting where?") and `workflow_tree` ("what did this
- * workflow start?"). They work on any backend through the list, get and steps
- * operations, reading at most a bounded number of workflows.
+ * workflow start?"). Counts come from server-side aggregates (exact over any
+ * number of workflows); only the few workflows an answer shows are read.
  *
  * @module
  */
 import { z } from "zod";
-import { defineTool, type ToolContext } from "../core/tool.ts";
-import type { WorkflowSearch } from "../backends/backend.ts";
-import { applicationName, normalizeStep, normalizeWorkflow, workflowId, type WorkflowView } from "./_schemas.ts";
+import { defineTool } from "../core/tool.ts";
+import { applicationName, normalizeStep, normalizeWorkflow, workflowId } from "./_schemas.ts";
+import { normalizeQueue, queueShape, type QueueView } from "./_schemas_reads.ts";
+import { queueLimits } from "./configuration.ts";
 import { timeArg } from "./_time.ts";
 import { epochMs, errorMessage, head } from "./_render.ts";
-
-/** Workflows read per page while scanning. */
-const PAGE = 500;
-
-/** Reads every workflow matching `filter`, oldest first, up to `cap`; says whether it stopped at the cap. */
-async function scan(
-  ctx: ToolContext,
-  app: string,
-  filter: WorkflowSearch,
-  cap: number,
-): Promise<{ rows: WorkflowView[]; capped: boolean }> {
-  const rows: WorkflowView[] = [];
-  const list = (limit: number, offset: number) =>
-    ctx.backend.listWorkflows(app, { ...filter, limit, offset }, { signal: ctx.signal });
-  for (;;) {
-    const want = Math.min(PAGE, cap - rows.length);
-    const page = await list(want, rows.length);
-    rows.push(...page.map(normalizeWorkflow));
-    await ctx.progress(rows.length, undefined, `read ${rows.length} workflows`);
-    if (page.length < want) return { rows, capped: false };
-    if (rows.length >= cap) return { rows, capped: (await list(1, rows.length)).length > 0 };
-  }
-}
 
 /** Groups error messages that differ only in ids, numbers and quoted values. */
 export function normalizeError(message: string): string {
@@ -51,90 +29,99 @@ export function normalizeError(message: string): string {
 
 const FAILED = new Set(["ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]);
 
+/** The latest failures read, with their errors, to group the errors of the summary. */
+const ERROR_SAMPLE = 200;
+
 /** `summarize_workflows`. */
 export const summarizeWorkflows = defineTool({
   name: "summarize_workflows",
   description: "Summarize an application's workflows in a time window (default: the last hour) in one " +
-    "call: counts by status and by workflow name, the most common errors grouped by message with counts, " +
-    "example ids and the step that failed, and the slowest workflows. Use it first for questions like " +
-    "'what failed in the last hour and why?'; then get_workflow (include_steps: true) on an example id.",
+    "call: exact counts by status and by workflow name (computed server-side, over any number of workflows), " +
+    "the most common errors among the latest failures grouped by message with counts, example ids and the step " +
+    "that failed, and the longest latency per workflow name. Use it first for questions like 'what failed in the " +
+    "last hour and why?'; then get_workflow (include_steps: true) on an example id.",
   input: z.strictObject({
     application_name: applicationName,
     start_time: timeArg("Window start (default 1h ago)"),
     end_time: timeArg("Window end (default now)"),
     workflow_name: z.string().min(1).max(512).optional().describe("Only this workflow function."),
-    max_workflows: z.number().int().min(1).max(50_000).default(10_000).describe(
-      "Read at most this many workflows (default 10000); the answer says when it stopped there.",
-    ),
-    top: z.number().int().min(1).max(20).default(5).describe("How many error groups and slowest workflows."),
+    top: z.number().int().min(1).max(20).default(5).describe("How many error groups and slowest names."),
   }),
   output: z.object({
     application: z.string(),
     window: z.object({ start: z.string(), end: z.string().optional() }),
-    scanned: z.number().int().describe("Workflows read."),
-    capped: z.boolean().describe("True when max_workflows stopped the scan: counts are a lower bound."),
+    total: z.number().int().describe("Workflows in the window (exact)."),
     by_status: z.record(z.string(), z.number().int()),
     by_name: z.array(z.object({ name: z.string(), total: z.number().int(), failed: z.number().int() })),
     errors: z.array(z.object({
       message: z.string().describe("A representative message of the group."),
-      count: z.number().int(),
+      count: z.number().int().describe("Failures with this message among the examined ones."),
       example_ids: z.array(z.string()),
       step: z.object({ stepId: z.number().int(), stepName: z.string() }).optional()
         .describe("The step that failed, in the first example."),
     })),
+    errors_examined: z.number().int().describe("Latest failures whose errors were grouped (of by_status's)."),
     slowest: z.array(z.object({
-      workflow_id: z.string(),
       name: z.string(),
-      status: z.string(),
-      duration_ms: z.number().int(),
+      max_total_latency_ms: z.number().int().describe("Longest creation-to-completion time."),
     })),
   }),
   annotations: { title: "Summarize workflows", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
+    const app = args.application_name;
+    const opts = { signal: ctx.signal };
     const start = args.start_time ?? new Date(Date.now() - 3_600_000).toISOString();
-    const window: WorkflowSearch = {
+    const filter = {
       startTime: start,
       endTime: args.end_time,
       workflowName: args.workflow_name ? [args.workflow_name] : undefined,
     };
-    const { rows, capped } = await scan(ctx, args.application_name, window, args.max_workflows);
-    // Some backends list errors only with outputs loaded: read the failed ones again, with them.
-    const missing = rows.filter((w) => FAILED.has(w.status) && !w.error);
-    if (missing.length > 0) {
-      const errors = new Map<string, string | undefined>();
-      for (const status of new Set(missing.map((w) => w.status))) {
-        const failed = await scan(ctx, args.application_name, {
-          ...window,
-          status: [status],
-          loadOutput: true,
-        }, args.max_workflows);
-        for (const w of failed.rows) errors.set(w.workflowId, w.error);
-      }
-      for (const w of missing) if (errors.get(w.workflowId)) w.error = errors.get(w.workflowId);
-    }
-
+    // One server-side aggregate (exact counts by status and name, and the longest latencies) and, at the same
+    // time, the latest failures with their errors, to group them: only those are read.
+    const [groups, failures] = await Promise.all([
+      ctx.backend.getWorkflowAggregates(app, {
+        ...filter,
+        groupByStatus: true,
+        groupByWorkflowName: true,
+        selectCount: true,
+        selectMaxTotalLatencyMs: true,
+      }, opts),
+      ctx.backend.listWorkflows(app, {
+        ...filter,
+        status: [...FAILED],
+        loadOutput: true,
+        sortDesc: true,
+        limit: ERROR_SAMPLE,
+      }, { ...opts, payloadBytes: ctx.limits.maxFieldBytes }).then((rows) => rows.map(normalizeWorkflow)),
+    ]);
     const byStatus: Record<string, number> = {};
-    const byName = new Map<string, { total: number; failed: number }>();
-    const groups = new Map<string, { message: string; ids: string[]; count: number }>();
-    for (const w of rows) {
-      byStatus[w.status] = (byStatus[w.status] ?? 0) + 1;
-      const name = String(w.workflowName ?? "?");
+    const byName = new Map<string, { total: number; failed: number; latency?: number }>();
+    let total = 0;
+    for (const g of groups) {
+      const status = g.group.status ?? "?";
+      const name = g.group.name ?? "?";
+      const count = g.count ?? 0;
+      total += count;
+      byStatus[status] = (byStatus[status] ?? 0) + count;
       const n = byName.get(name) ?? { total: 0, failed: 0 };
-      n.total++;
-      if (FAILED.has(w.status)) n.failed++;
+      n.total += count;
+      if (FAILED.has(status)) n.failed += count;
+      if (g.maxTotalLatencyMs !== undefined) n.latency = Math.max(n.latency ?? 0, g.maxTotalLatencyMs);
       byName.set(name, n);
-      if (FAILED.has(w.status)) {
-        const message = errorMessage(w.error) || "(no error message)";
-        const key = `${name}\u0000${normalizeError(message)}`;
-        const g = groups.get(key) ?? { message, ids: [], count: 0 };
-        g.count++;
-        if (g.ids.length < 3) g.ids.push(w.workflowId);
-        groups.set(key, g);
-      }
+    }
+    await ctx.progress(1, 2, `counted ${total} workflows, read ${failures.length} failures`);
+    const grouped = new Map<string, { message: string; ids: string[]; count: number }>();
+    for (const w of failures) {
+      const message = errorMessage(w.error) || "(no error message)";
+      const key = `${w.workflowName ?? "?"}\u0000${normalizeError(message)}`;
+      const g = grouped.get(key) ?? { message, ids: [], count: 0 };
+      g.count++;
+      if (g.ids.length < 3) g.ids.push(w.workflowId);
+      grouped.set(key, g);
     }
     const errors = [];
-    for (const g of [...groups.values()].sort((a, b) => b.count - a.count).slice(0, args.top)) {
+    for (const g of [...grouped.values()].sort((a, b) => b.count - a.count).slice(0, args.top)) {
       const group: {
         message: string;
         count: number;
@@ -142,8 +129,7 @@ export const summarizeWorkflows = defineTool({
         step?: { stepId: number; stepName: string };
       } = { message: head(g.message, 300), count: g.count, example_ids: g.ids };
       try {
-        const steps = (await ctx.backend.listSteps(args.application_name, g.ids[0], {}, { signal: ctx.signal }))
-          .map(normalizeStep);
+        const steps = (await ctx.backend.listSteps(app, g.ids[0], {}, opts)).map(normalizeStep);
         const failing = steps.find((s) => s.error);
         if (failing) group.step = { stepId: failing.stepId, stepName: failing.stepName };
       } catch {
@@ -151,32 +137,27 @@ export const summarizeWorkflows = defineTool({
       }
       errors.push(group);
     }
-    const slowest = rows
-      .filter((w) => w.createdAt && w.updatedAt && w.status !== "ENQUEUED")
-      .map((w) => ({
-        workflow_id: w.workflowId,
-        name: String(w.workflowName ?? "?"),
-        status: w.status,
-        duration_ms: Math.max(0, epochMs(w.updatedAt) - epochMs(w.createdAt)),
-      }))
-      .filter((w) => Number.isFinite(w.duration_ms))
-      .sort((a, b) => b.duration_ms - a.duration_ms)
+    await ctx.progress(2, 2, `grouped the errors into ${grouped.size} group(s)`);
+    const slowest = [...byName.entries()]
+      .filter(([, v]) => v.latency !== undefined)
+      .map(([name, v]) => ({ name, max_total_latency_ms: v.latency! }))
+      .sort((a, b) => b.max_total_latency_ms - a.max_total_latency_ms)
       .slice(0, args.top);
     return {
-      application: args.application_name,
+      application: app,
       window: { start, ...(args.end_time ? { end: args.end_time } : {}) },
-      scanned: rows.length,
-      capped,
+      total,
       by_status: byStatus,
-      by_name: [...byName.entries()].map(([name, v]) => ({ name, ...v }))
+      by_name: [...byName.entries()].map(([name, v]) => ({ name, total: v.total, failed: v.failed }))
         .sort((a, b) => b.failed - a.failed || b.total - a.total).slice(0, 10),
       errors,
+      errors_examined: failures.length,
       slowest,
     };
   },
   render(r) {
     const lines = [
-      `${r.scanned}${r.capped ? "+" : ""} workflow(s) in ${r.application} since ${r.window.start}: ` +
+      `${r.total} workflow(s) in ${r.application} since ${r.window.start}: ` +
       (Object.entries(r.by_status).map(([s, n]) => `${n} ${s}`).join(", ") || "none"),
     ];
     if (r.by_name.length) {
@@ -188,20 +169,27 @@ export const summarizeWorkflows = defineTool({
       const step = e.step ? ` at step #${e.step.stepId} ${e.step.stepName}` : "";
       lines.push(`${e.count}x ${head(e.message, 160)}${step}; e.g. ${e.example_ids.join(", ")}`);
     }
-    if (r.slowest.length) {
-      lines.push(`slowest: ${r.slowest.map((s) => `${s.workflow_id} ${s.name} ${s.duration_ms} ms`).join(", ")}`);
+    const failed = Object.entries(r.by_status).filter(([s]) => FAILED.has(s)).reduce((n, [, c]) => n + c, 0);
+    if (r.errors_examined < failed) {
+      lines.push(`Errors grouped from the latest ${r.errors_examined} of ${failed} failures.`);
     }
-    if (r.capped) lines.push("Stopped at max_workflows: counts are a lower bound; narrow the window for exact ones.");
+    if (r.slowest.length) {
+      lines.push(`slowest: ${r.slowest.map((s) => `${s.name} ${s.max_total_latency_ms} ms`).join(", ")}`);
+    }
     return lines.join("\n");
   },
 });
 
+/** Queues whose oldest waiting workflow is looked up by id. */
+const OLDEST_LOOKUPS = 20;
+
 /** `list_queues`. */
 export const listQueues = defineTool({
   name: "list_queues",
-  description: "List an application's queues with how many workflows are ENQUEUED (waiting) and PENDING " +
-    "(running) on each, and the age of the oldest waiting one. Use it when work seems stuck or slow; then " +
-    "list_workflows with queue_name and status ENQUEUED to see what waits.",
+  description: "List an application's queues from DBOS's queue records: each one's configuration (concurrency, " +
+    "worker concurrency, rate limit, partitioning) and what is on it now, counted exactly server-side: workflows " +
+    "ENQUEUED (waiting) and PENDING (running), and the age of the oldest waiting one. Use it when work seems " +
+    "stuck or slow; then get_queue, or list_workflows with queue_name and status ENQUEUED to see what waits.",
   input: z.strictObject({ application_name: applicationName }),
   output: z.object({
     application: z.string(),
@@ -211,54 +199,79 @@ export const listQueues = defineTool({
       pending: z.number().int(),
       oldest_enqueued_age_ms: z.number().int().optional(),
       oldest_enqueued_id: z.string().optional(),
+      config: queueShape.optional().describe("The queue's configuration (absent for a queue DBOS has no record of)."),
     })),
-    capped: z.boolean().describe("True when there were too many workflows to count them all."),
   }),
   annotations: { title: "List queues", readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   mutates: false,
   async handler(args, ctx) {
-    const cap = 10_000;
-    const queues = new Map<
-      string,
-      { queue_name: string; enqueued: number; pending: number; oldest?: { t: number; id: string } }
-    >();
-    let capped = false;
-    for (const status of ["ENQUEUED", "PENDING"] as const) {
-      const res = await scan(ctx, args.application_name, { status: [status], queuesOnly: true }, cap);
-      capped ||= res.capped;
-      for (const w of res.rows) {
-        if (!w.queueName) continue;
-        const name = w.queueName;
-        const q = queues.get(name) ?? { queue_name: name, enqueued: 0, pending: 0 };
-        if (status === "ENQUEUED") {
-          q.enqueued++;
-          const t = epochMs(w.createdAt);
-          if (Number.isFinite(t) && (!q.oldest || t < q.oldest.t)) q.oldest = { t, id: w.workflowId };
-        } else q.pending++;
-        queues.set(name, q);
-      }
+    const app = args.application_name;
+    const opts = { signal: ctx.signal };
+    const [configs, groups] = await Promise.all([
+      ctx.backend.listQueues(app, opts),
+      ctx.backend.getWorkflowAggregates(app, {
+        groupByQueueName: true,
+        groupByStatus: true,
+        selectCount: true,
+        selectMinCreatedAt: true,
+        status: ["ENQUEUED", "PENDING"],
+      }, opts),
+    ]);
+    type Row = { queue_name: string; enqueued: number; pending: number; oldest?: number; config?: QueueView };
+    const queues = new Map<string, Row>();
+    const row = (name: string) => {
+      const q = queues.get(name) ?? { queue_name: name, enqueued: 0, pending: 0 };
+      queues.set(name, q);
+      return q;
+    };
+    for (const c of configs) row(c.name).config = normalizeQueue(c);
+    for (const g of groups) {
+      const name = g.group.queue_name;
+      if (!name) continue;
+      const q = row(name);
+      if (g.group.status === "ENQUEUED") {
+        q.enqueued += g.count ?? 0;
+        const t = epochMs(g.minCreatedAt);
+        if (Number.isFinite(t)) q.oldest = Math.min(q.oldest ?? t, t);
+      } else q.pending += g.count ?? 0;
     }
+    const sorted = [...queues.values()].sort((a, b) =>
+      b.enqueued - a.enqueued || b.pending - a.pending || (a.queue_name < b.queue_name ? -1 : 1)
+    );
     const now = Date.now();
-    return {
-      application: args.application_name,
-      queues: [...queues.values()].sort((a, b) => b.enqueued - a.enqueued).map((q) => ({
+    const out = [];
+    for (const [i, q] of sorted.entries()) {
+      let oldestId: string | undefined;
+      if (q.enqueued > 0 && i < OLDEST_LOOKUPS) {
+        const [w] = await ctx.backend.listWorkflows(app, {
+          queueName: [q.queue_name],
+          status: ["ENQUEUED"],
+          limit: 1,
+        }, opts);
+        oldestId = w?.workflowId;
+      }
+      out.push({
         queue_name: q.queue_name,
         enqueued: q.enqueued,
         pending: q.pending,
-        ...(q.oldest ? { oldest_enqueued_age_ms: Math.max(0, now - q.oldest.t), oldest_enqueued_id: q.oldest.id } : {}),
-      })),
-      capped,
-    };
+        ...(q.oldest !== undefined ? { oldest_enqueued_age_ms: Math.max(0, now - q.oldest) } : {}),
+        ...(oldestId ? { oldest_enqueued_id: oldestId } : {}),
+        ...(q.config ? { config: q.config } : {}),
+      });
+    }
+    return { application: app, queues: out };
   },
   render(r) {
-    if (r.queues.length === 0) return `No workflows are waiting or running on a queue in ${r.application}.`;
+    if (r.queues.length === 0) return `Application ${r.application} has no queues and nothing queued.`;
     return [
-      `${r.queues.length} active queue(s) in ${r.application}:`,
+      `${r.queues.length} queue(s) in ${r.application}:`,
       ...r.queues.map((q) =>
         `${q.queue_name}  ${q.enqueued} enqueued  ${q.pending} pending` +
         (q.oldest_enqueued_age_ms !== undefined
-          ? `  oldest waiting ${Math.round(q.oldest_enqueued_age_ms / 1000)} s (${q.oldest_enqueued_id})`
-          : "")
+          ? `  oldest waiting ${Math.round(q.oldest_enqueued_age_ms / 1000)} s` +
+            (q.oldest_enqueued_id ? ` (${q.oldest_enqueued_id})` : "")
+          : "") +
+        (q.config ? `  ${queueLimits(q.config)}` : "")
       ),
     ].join("\n");
   },

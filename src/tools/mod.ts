@@ -10,6 +10,9 @@ import { listApplications, listExecutors } from "./applications.ts";
 import { getWorkflow, listSteps, listWorkflows } from "./workflows.ts";
 import { cancelWorkflow, forkWorkflow, resumeWorkflow } from "./manage.ts";
 import { listQueues, summarizeWorkflows, workflowTree } from "./insights.ts";
+import { exportWorkflow, getWorkflowEvents, getWorkflowNotifications, getWorkflowStreams } from "./communications.ts";
+import { getStepAggregates, getWorkflowAggregates } from "./aggregates.ts";
+import { getQueue, getSchedule, listApplicationVersions, listSchedules } from "./configuration.ts";
 
 /** The built-in tools. */
 // deno-lint-ignore no-explicit-any
@@ -22,6 +25,16 @@ export const BUILTIN_TOOLS: readonly ToolDefinition<any, any>[] = [
   listWorkflows,
   getWorkflow,
   listSteps,
+  getWorkflowEvents,
+  getWorkflowNotifications,
+  getWorkflowStreams,
+  getWorkflowAggregates,
+  getStepAggregates,
+  listSchedules,
+  getSchedule,
+  listApplicationVersions,
+  getQueue,
+  exportWorkflow,
   summarizeWorkflows,
   listQueues,
   workflowTree,

@@ -22,6 +22,33 @@ import type {
   WorkflowSearch,
 } from "../backend.ts";
 import { searchLists } from "../backend.ts";
+import type {
+  ApplicationVersion,
+  ExportOptions,
+  Queue,
+  Schedule,
+  ScheduleFilter,
+  StepAggregate,
+  StepAggregatesQuery,
+  StreamsOptions,
+  WorkflowAggregate,
+  WorkflowAggregatesQuery,
+  WorkflowEvent,
+  WorkflowNotification,
+  WorkflowStream,
+} from "../backend.ts";
+import {
+  eventOf,
+  notificationOf,
+  queueOf,
+  scheduleOf,
+  stepAggregateOf,
+  stepAggregatesBody,
+  streamOf,
+  versionOf,
+  workflowAggregateOf,
+  workflowAggregatesBody,
+} from "./_reads.ts";
 import { type AccessGrant, authorizationHeader, type TokenSource } from "./token_port.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { type DbosMcpError, InvalidArgumentError, NotFoundError, UpstreamError } from "../../core/errors.ts";
@@ -241,6 +268,176 @@ export class ConductorBackend implements WorkflowBackend {
     return this.#array(res, "steps") as Step[];
   }
 
+  /** Lists a workflow's events (`GET A/workflows/{id}/events`). */
+  async listWorkflowEvents(app: string, workflowId: string, opts?: CallOptions): Promise<WorkflowEvent[]> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...workflowPath(app, workflowId), "events"],
+      mutates: false,
+      what: `list the events of workflow '${workflowId}' of application '${app}'`,
+      notFound: noWorkflow(app, workflowId),
+    }, opts);
+    return this.#array(res, "events").map(eventOf);
+  }
+
+  /** Lists a workflow's notifications (`GET A/workflows/{id}/notifications`). */
+  async listWorkflowNotifications(
+    app: string,
+    workflowId: string,
+    opts?: CallOptions,
+  ): Promise<WorkflowNotification[]> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...workflowPath(app, workflowId), "notifications"],
+      mutates: false,
+      what: `list the notifications of workflow '${workflowId}' of application '${app}'`,
+      notFound: noWorkflow(app, workflowId),
+    }, opts);
+    return this.#array(res, "notifications").map(notificationOf);
+  }
+
+  /** Lists a workflow's streams (`GET A/workflows/{id}/streams`), each cut to `options.maxValues` values. */
+  async listWorkflowStreams(
+    app: string,
+    workflowId: string,
+    options: StreamsOptions = {},
+    opts?: CallOptions,
+  ): Promise<WorkflowStream[]> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...workflowPath(app, workflowId), "streams"],
+      mutates: false,
+      what: `list the streams of workflow '${workflowId}' of application '${app}'`,
+      notFound: noWorkflow(app, workflowId),
+    }, opts);
+    return this.#array(res, "streams").map((d) => streamOf(d, options.maxValues));
+  }
+
+  /** Aggregates workflows (`POST A/workflows/aggregates` with a `WorkflowAggregatesBody`). */
+  async getWorkflowAggregates(
+    app: string,
+    query: WorkflowAggregatesQuery,
+    opts?: CallOptions,
+  ): Promise<WorkflowAggregate[]> {
+    const res = await this.#send({
+      method: "POST",
+      segments: [...appPath(app), "workflows", "aggregates"],
+      body: workflowAggregatesBody(query),
+      mutates: false,
+      what: `aggregate the workflows of application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+    return this.#array(res, "workflow aggregates").map(workflowAggregateOf);
+  }
+
+  /** Aggregates steps (`POST A/steps/aggregates` with a `StepAggregatesBody`). */
+  async getStepAggregates(app: string, query: StepAggregatesQuery, opts?: CallOptions): Promise<StepAggregate[]> {
+    const res = await this.#send({
+      method: "POST",
+      segments: [...appPath(app), "steps", "aggregates"],
+      body: stepAggregatesBody(query),
+      mutates: false,
+      what: `aggregate the steps of application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+    return this.#array(res, "step aggregates").map(stepAggregateOf);
+  }
+
+  /** Lists an application's queues (`GET A/queues`). */
+  async listQueues(app: string, opts?: CallOptions): Promise<Queue[]> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...appPath(app), "queues"],
+      mutates: false,
+      what: `list the queues of application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+    return this.#array(res, "queues").map(queueOf);
+  }
+
+  /** Gets one queue (`GET A/queues/{name}`). */
+  async getQueue(app: string, queueName: string, opts?: CallOptions): Promise<Queue> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...appPath(app), "queues", pathSegment(queueName, "queue name")],
+      mutates: false,
+      what: `get queue '${queueName}' of application '${app}'`,
+      notFound: noQueue(app, queueName),
+    }, opts);
+    return queueOf(this.#object(res, "a queue", noQueue(app, queueName)));
+  }
+
+  /** Lists an application's schedules (`GET A/schedules?status&workflowName&scheduleNamePrefix&loadContext`). */
+  async listSchedules(app: string, filter: ScheduleFilter = {}, opts?: CallOptions): Promise<Schedule[]> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...appPath(app), "schedules"],
+      query: {
+        status: filter.status || undefined,
+        workflowName: filter.workflowName || undefined,
+        scheduleNamePrefix: filter.scheduleNamePrefix || undefined,
+        loadContext: filter.loadContext,
+      },
+      mutates: false,
+      what: `list the schedules of application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+    return this.#array(res, "schedules").map(scheduleOf);
+  }
+
+  /** Gets one schedule (`GET A/schedules/{name}`). */
+  async getSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<Schedule> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...appPath(app), "schedules", pathSegment(scheduleName, "schedule name")],
+      mutates: false,
+      what: `get schedule '${scheduleName}' of application '${app}'`,
+      notFound: noSchedule(app, scheduleName),
+    }, opts);
+    return scheduleOf(this.#object(res, "a schedule", noSchedule(app, scheduleName)));
+  }
+
+  /** Lists an application's versions (`GET A/versions`). */
+  async listApplicationVersions(app: string, opts?: CallOptions): Promise<ApplicationVersion[]> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...appPath(app), "versions"],
+      mutates: false,
+      what: `list the versions of application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+    return this.#array(res, "application versions").map(versionOf);
+  }
+
+  /** Exports a workflow (`GET A/workflows/{id}/export?exportChildren`); returns `serializedWorkflow`. */
+  async exportWorkflow(
+    app: string,
+    workflowId: string,
+    options: ExportOptions = {},
+    opts?: CallOptions,
+  ): Promise<string> {
+    const res = await this.#send({
+      method: "GET",
+      segments: [...workflowPath(app, workflowId), "export"],
+      query: { exportChildren: options.exportChildren ? true : undefined },
+      mutates: false,
+      what: `export workflow '${workflowId}' of application '${app}'`,
+      notFound: noWorkflow(app, workflowId),
+    }, opts);
+    const doc = this.#object(res, "an object with serializedWorkflow", noWorkflow(app, workflowId));
+    if (typeof doc.serializedWorkflow !== "string") throw unexpected("an object with serializedWorkflow", doc);
+    return doc.serializedWorkflow;
+  }
+
+  #object(res: HttpResponse, what: string, notFound: string): Record<string, unknown> {
+    const doc = parseJsonBody(res, SERVICE);
+    if (!isObject(doc)) {
+      if (doc === null) throw new NotFoundError(notFound);
+      throw unexpected(what, doc);
+    }
+    return withoutSchema(doc);
+  }
+
   /** Cancels a workflow (`POST A/workflows/{id}/cancel`). Sent exactly once. */
   async cancelWorkflow(
     app: string,
@@ -409,6 +606,14 @@ function noApp(app: string): string {
 
 function noWorkflow(app: string, id: string): string {
   return `No workflow '${id}' in application '${app}' (or no such application). Check the id with list_workflows.`;
+}
+
+function noQueue(app: string, name: string): string {
+  return `No queue '${name}' in application '${app}' (or no such application). Call list_queues to see the names.`;
+}
+
+function noSchedule(app: string, name: string): string {
+  return `No schedule '${name}' in application '${app}' (or no such application). Call list_schedules to see the names.`;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -51,6 +51,39 @@ import {
   storedValue,
 } from "./_payloads.ts";
 import { type DatabaseTarget, targetsFromConfig } from "./_targets.ts";
+import type {
+  ApplicationVersion,
+  ExportOptions,
+  Queue,
+  Schedule,
+  ScheduleFilter,
+  StepAggregate,
+  StepAggregatesQuery,
+  StreamsOptions,
+  WorkflowAggregate,
+  WorkflowAggregatesQuery,
+  WorkflowEvent,
+  WorkflowNotification,
+  WorkflowStream,
+} from "../backend.ts";
+import {
+  exportWorkflow as exportRows,
+  MAX_ROWS,
+  readEvents,
+  readNotifications,
+  readStreams,
+  stepAggregates,
+  type ValueBounds,
+  workflowAggregates,
+} from "./_reads.ts";
+import {
+  type ClientQueue,
+  type ClientSchedule,
+  type ClientVersion,
+  toQueue,
+  toSchedule,
+  toVersion,
+} from "./_map_reads.ts";
 
 export { CLIENT_SCHEMA_VERSION, SystemDatabaseError };
 
@@ -297,6 +330,144 @@ export class SysdbBackend implements WorkflowBackend {
     return steps.map(toStep);
   }
 
+  /** A workflow's events, read from `workflow_events` (the client has no method for all of them). */
+  async listWorkflowEvents(app: string, workflowId: string, opts?: CallOptions): Promise<WorkflowEvent[]> {
+    const what = `list the events of workflow '${workflowId}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    return await this.#run(r, what, opts, async () => {
+      await this.#checkOwner(r, app, workflowId);
+      const serializer = (await r.db.client(r.scope)).serializer;
+      return await readEvents(r.db.pool(), r.db.schemaSql, serializer, workflowId, valueBounds(opts));
+    });
+  }
+
+  /** The messages sent to a workflow, read from `notifications`, oldest first. */
+  async listWorkflowNotifications(
+    app: string,
+    workflowId: string,
+    opts?: CallOptions,
+  ): Promise<WorkflowNotification[]> {
+    const what = `list the notifications of workflow '${workflowId}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    return await this.#run(r, what, opts, async () => {
+      await this.#checkOwner(r, app, workflowId);
+      const serializer = (await r.db.client(r.scope)).serializer;
+      return await readNotifications(r.db.pool(), r.db.schemaSql, serializer, workflowId, valueBounds(opts));
+    });
+  }
+
+  /** A workflow's streams, read from `streams`: bounded values per stream, and whether each is closed. */
+  async listWorkflowStreams(
+    app: string,
+    workflowId: string,
+    options: StreamsOptions = {},
+    opts?: CallOptions,
+  ): Promise<WorkflowStream[]> {
+    const what = `list the streams of workflow '${workflowId}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    return await this.#run(r, what, opts, async () => {
+      await this.#checkOwner(r, app, workflowId);
+      const serializer = (await r.db.client(r.scope)).serializer;
+      const max = options.maxValues ?? MAX_ROWS;
+      return await readStreams(r.db.pool(), r.db.schemaSql, serializer, workflowId, max, valueBounds(opts));
+    });
+  }
+
+  /** Workflow aggregates, computed in SQL on `workflow_status`. */
+  async getWorkflowAggregates(
+    app: string,
+    query: WorkflowAggregatesQuery,
+    opts?: CallOptions,
+  ): Promise<WorkflowAggregate[]> {
+    const what = `aggregate the workflows of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    return await this.#run(r, what, opts, () => workflowAggregates(r.db.pool(), r.db.schemaSql, query, r.scope));
+  }
+
+  /** Step aggregates, computed in SQL on `operation_outputs`. */
+  async getStepAggregates(app: string, query: StepAggregatesQuery, opts?: CallOptions): Promise<StepAggregate[]> {
+    const what = `aggregate the steps of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    return await this.#run(r, what, opts, () => stepAggregates(r.db.pool(), r.db.schemaSql, query, r.scope));
+  }
+
+  /** The application's database-backed queues (`DBOSClient.listQueues`). */
+  async listQueues(app: string, opts?: CallOptions): Promise<Queue[]> {
+    const what = `list the queues of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    const queues = await this.#run(r, what, opts, async () => await (await r.db.client(r.scope)).listQueues());
+    return queues.map((q) => toQueue(q as ClientQueue)).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  }
+
+  /** One queue (`DBOSClient.retrieveQueue`). */
+  async getQueue(app: string, queueName: string, opts?: CallOptions): Promise<Queue> {
+    const what = `get queue '${queueName}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    const q = await this.#run(r, what, opts, async () => await (await r.db.client(r.scope)).retrieveQueue(queueName));
+    if (!q || !inScope((q as ClientQueue).applicationName, r.scope)) {
+      throw new NotFoundError(`No queue '${queueName}' in application '${app}'.`, {
+        hint: "Call list_queues to see the names.",
+      });
+    }
+    return toQueue(q as ClientQueue);
+  }
+
+  /** The application's schedules (`DBOSClient.listSchedules`), by name. */
+  async listSchedules(app: string, filter: ScheduleFilter = {}, opts?: CallOptions): Promise<Schedule[]> {
+    const what = `list the schedules of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    const rows = await this.#run(r, what, opts, async () =>
+      await (await r.db.client(r.scope)).listSchedules({
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.workflowName ? { workflowName: filter.workflowName } : {}),
+        ...(filter.scheduleNamePrefix ? { scheduleNamePrefix: filter.scheduleNamePrefix } : {}),
+      }));
+    return rows.map((s) => toSchedule(s as ClientSchedule, filter.loadContext ?? true));
+  }
+
+  /** One schedule, with its context (`DBOSClient.getSchedule`). */
+  async getSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<Schedule> {
+    const what = `get schedule '${scheduleName}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    const s = await this.#run(r, what, opts, async () => await (await r.db.client(r.scope)).getSchedule(scheduleName));
+    if (!s || !inScope((s as ClientSchedule).applicationName, r.scope)) {
+      throw new NotFoundError(`No schedule '${scheduleName}' in application '${app}'.`, {
+        hint: "Call list_schedules to see the names.",
+      });
+    }
+    return toSchedule(s as ClientSchedule, true);
+  }
+
+  /** The application's versions, newest first (`DBOSClient.listApplicationVersions`). */
+  async listApplicationVersions(app: string, opts?: CallOptions): Promise<ApplicationVersion[]> {
+    const what = `list the versions of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    const rows = await this.#run(
+      r,
+      what,
+      opts,
+      async () => await (await r.db.client(r.scope)).listApplicationVersions(),
+    );
+    return rows.map((v) => toVersion(v as ClientVersion));
+  }
+
+  /** Exports a workflow as DBOS does (base64 of gzipped JSON rows), read from the documented tables. */
+  async exportWorkflow(
+    app: string,
+    workflowId: string,
+    options: ExportOptions = {},
+    opts?: CallOptions,
+  ): Promise<string> {
+    const what = `export workflow '${workflowId}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    const out = await this.#run(r, what, opts, async () => {
+      await this.#checkOwner(r, app, workflowId);
+      return await exportRows(r.db.pool(), r.db.schemaSql, workflowId, options.exportChildren ?? false);
+    });
+    if (out === undefined) throw noWorkflow(app, workflowId);
+    return out;
+  }
+
   /** Cancels a workflow (`DBOSClient.cancelWorkflow`); an unknown id changes nothing. */
   async cancelWorkflow(
     app: string,
@@ -533,6 +704,13 @@ function schemaProblem(probe: Probe, label: DatabaseLabel, what: string): System
 const LARGE_PAYLOAD_FLOOR = 64 * 1024;
 
 type ListInput = Parameters<DBOSClient["listWorkflows"]>[0];
+
+/** How much of each event, message or stream value to read: all of it, or with a payload budget, a bounded start. */
+function valueBounds(opts: CallOptions | undefined): ValueBounds {
+  const bytes = opts?.payloadBytes;
+  if (bytes === undefined) return { largeBytes: 2 ** 31 - 1, headChars: 2 ** 31 - 1 };
+  return { largeBytes: Math.max(4 * bytes, LARGE_PAYLOAD_FLOOR), headChars: bytes + 64 };
+}
 
 function loadedFields(input: boolean, output: boolean): PayloadField[] {
   return [...(input ? ["input" as const] : []), ...(output ? ["output" as const, "error" as const] : [])];
