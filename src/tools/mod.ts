@@ -10,6 +10,11 @@ import { listApplications, listExecutors } from "./applications.ts";
 import { getWorkflow, listSteps, listWorkflows } from "./workflows.ts";
 import { cancelWorkflow, forkWorkflow, resumeWorkflow } from "./manage.ts";
 import { listQueues, summarizeWorkflows, workflowTree } from "./insights.ts";
+import { deleteWorkflow } from "./delete.ts";
+import { bulkCancelWorkflows, bulkDeleteWorkflows, bulkResumeWorkflows, forkFromFailure } from "./bulk.ts";
+import { backfillSchedule, pauseSchedule, resumeSchedule, triggerSchedule } from "./schedule_writes.ts";
+import { setLatestApplicationVersion } from "./version_writes.ts";
+import { importWorkflow } from "./import.ts";
 
 /** The built-in tools. */
 // deno-lint-ignore no-explicit-any
@@ -28,4 +33,15 @@ export const BUILTIN_TOOLS: readonly ToolDefinition<any, any>[] = [
   cancelWorkflow,
   resumeWorkflow,
   forkWorkflow,
+  deleteWorkflow,
+  bulkCancelWorkflows,
+  bulkResumeWorkflows,
+  bulkDeleteWorkflows,
+  forkFromFailure,
+  pauseSchedule,
+  resumeSchedule,
+  triggerSchedule,
+  backfillSchedule,
+  setLatestApplicationVersion,
+  importWorkflow,
 ];
