@@ -43,9 +43,16 @@ Deno.test("tools/list offers exactly the Conductor-mode tools", async () => {
   await withServer(async ({ client }) => {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
     assertEquals(names, [
+      "backfill_schedule",
+      "bulk_cancel_workflows",
+      "bulk_delete_workflows",
+      "bulk_resume_workflows",
       "cancel_workflow",
+      "delete_workflow",
+      "fork_from_failure",
       "fork_workflow",
       "get_workflow",
+      "import_workflow",
       "list_applications",
       "list_executors",
       "list_queues",
@@ -54,8 +61,12 @@ Deno.test("tools/list offers exactly the Conductor-mode tools", async () => {
       "login",
       "login_complete",
       "logout",
+      "pause_schedule",
+      "resume_schedule",
       "resume_workflow",
+      "set_latest_application_version",
       "summarize_workflows",
+      "trigger_schedule",
       "workflow_tree",
     ]);
   });
@@ -75,7 +86,23 @@ Deno.test("every tool sets readOnlyHint explicitly, and only non-mutating tools 
     assertEquals(listed.get("cancel_workflow")?.annotations?.destructiveHint, true);
     assertEquals(
       BUILTIN_TOOLS.filter((t) => t.mutates).map((t) => t.name).sort(),
-      ["cancel_workflow", "fork_workflow", "logout", "resume_workflow"],
+      [
+        "backfill_schedule",
+        "bulk_cancel_workflows",
+        "bulk_delete_workflows",
+        "bulk_resume_workflows",
+        "cancel_workflow",
+        "delete_workflow",
+        "fork_from_failure",
+        "fork_workflow",
+        "import_workflow",
+        "logout",
+        "pause_schedule",
+        "resume_schedule",
+        "resume_workflow",
+        "set_latest_application_version",
+        "trigger_schedule",
+      ],
     );
   });
 });
