@@ -18,7 +18,8 @@
  * stdout, progress on stderr, and writes the same as JSON with `--json FILE`.
  * `--smoke` uses tiny sizes (for CI: it keeps the benchmarks working, its
  * figures mean nothing). `--only a,b` runs some sections: cold_start,
- * call_overhead, answer_size, memory, growth.
+ * call_overhead, answer_size, memory, growth, tools_list (the size of the
+ * `tools/list` answer, in bytes and bytes per tool).
  *
  * ```sh
  * deno task bench --json bench.json
@@ -32,11 +33,12 @@ import { benchCallOverhead } from "./call_overhead.ts";
 import { benchAnswerSize } from "./answer_size.ts";
 import { benchMemory } from "./memory.ts";
 import { benchGrowth } from "./growth.ts";
+import { benchToolsListSize } from "./tools_list_size.ts";
 import { type BenchReport, describeMachine, formatTable, machineLine } from "./_report.ts";
 import type { Figure } from "./_stats.ts";
 
 /** The sections, in the order they run and appear in the table. */
-export const SECTIONS = ["cold_start", "call_overhead", "answer_size", "memory", "growth"] as const;
+export const SECTIONS = ["cold_start", "call_overhead", "answer_size", "memory", "growth", "tools_list"] as const;
 
 /** One of {@linkcode SECTIONS}. */
 export type Section = typeof SECTIONS[number];
@@ -98,6 +100,7 @@ export async function runBench(opts: RunBenchOptions = {}): Promise<BenchReport>
     answer_size: () => benchAnswerSize({ ...sizes.answerSize, log }),
     memory: () => benchMemory({ ...sizes.memory, log }),
     growth: () => benchGrowth({ ...sizes.growth, log }),
+    tools_list: () => benchToolsListSize({ log }),
   };
   for (const section of SECTIONS) {
     if (!only.has(section)) continue;

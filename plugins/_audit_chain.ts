@@ -43,6 +43,8 @@ export interface AuditOutcome {
   ok: boolean;
   /** The error text the client saw, redacted. */
   error?: string;
+  /** The workflows a successful mutation created (forks, triggered, backfilled or imported runs). */
+  created_workflow_ids?: string[];
 }
 
 /** One line of the audit log. */

@@ -1,6 +1,6 @@
 // The audit plugin's hooks, over an already opened AuditLog: what is recorded
 // for each call, and when a call is refused because it cannot be recorded.
-import type { CallInfo, CallOutcome, Plugin } from "../src/plugin_host/contract.ts";
+import type { CallInfo, CallOutcome, Plugin, ToolResult } from "../src/plugin_host/contract.ts";
 import type { Clock } from "../src/util/clock.ts";
 import type { LogFn } from "../src/util/log.ts";
 import type { Scrubber } from "../src/core/secrets.ts";
@@ -65,6 +65,7 @@ export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plu
     kind: "intent" | "call",
     decision: AuditDecision,
     outcome: CallOutcome | undefined,
+    result?: ToolResult,
   ): AuditEntry =>
     scrubbed({
       time: new Date(clock.now()).toISOString(),
@@ -76,7 +77,7 @@ export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plu
       mutates: call.mutates === true,
       args: recordedArgs(call.args, redactor, settings.maxArgBytes),
       decision,
-      outcome: outcome ? outcomeOf(outcome, redactor) : null,
+      outcome: outcome ? outcomeOf(outcome, redactor, call.mutates === true ? result : undefined) : null,
       duration_ms: outcome ? outcome.durationMs : null,
       result_bytes: outcome ? outcome.resultBytes : null,
     });
@@ -102,7 +103,7 @@ export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plu
       }
     },
 
-    async afterCall(call: CallInfo, outcome: CallOutcome): Promise<void> {
+    async afterCall(call: CallInfo, outcome: CallOutcome, result?: ToolResult): Promise<void> {
       const sent = outcome.decision.allowed;
       if (auditLog.failure) {
         // The failure was reported when it happened; only a sent mutation's lost outcome is worth a line.
@@ -110,7 +111,7 @@ export function auditHooks(auditLog: AuditLog, settings: AuditHookSettings): Plu
         return;
       }
       try {
-        await append(entry(call, "call", decisionOf(outcome, redactor), outcome));
+        await append(entry(call, "call", decisionOf(outcome, redactor), outcome, result));
       } catch (err) {
         if (call.mutates && sent) log(`audit: the outcome of ${call.tool} (call ${call.id}) was not recorded`);
         else if (!auditLog.failure) {
@@ -145,8 +146,29 @@ function decisionOf(outcome: CallOutcome, redactor: AuditRedactor): AuditDecisio
   };
 }
 
-function outcomeOf(outcome: CallOutcome, redactor: AuditRedactor): AuditOutcome {
-  if (outcome.ok) return { ok: true };
+/** The result fields in which a mutation names the workflows it created (forks, triggered and imported runs). */
+const CREATED_KEYS = ["new_workflow_id", "new_workflow_ids", "imported_workflow_ids"];
+/** The argument fields that name the workflows a call touches. */
+const TOUCHED_KEYS = ["workflow_id", "workflow_ids"];
+/** The most ids one record lists, and the longest id kept. */
+const MAX_IDS = 1000;
+
+/** The workflow ids held by `fields` of `obj` (a string or a list of strings each), clipped and bounded. */
+function idsIn(obj: unknown, fields: readonly string[]): string[] {
+  if (typeof obj !== "object" || obj === null) return [];
+  const ids: string[] = [];
+  for (const key of fields) {
+    const v = (obj as Record<string, unknown>)[key];
+    for (const id of Array.isArray(v) ? v : [v]) if (typeof id === "string" && id !== "") ids.push(clip(id, 1024));
+  }
+  return ids.slice(0, MAX_IDS);
+}
+
+function outcomeOf(outcome: CallOutcome, redactor: AuditRedactor, result?: ToolResult): AuditOutcome {
+  if (outcome.ok) {
+    const created = idsIn(result?.structuredContent, CREATED_KEYS);
+    return created.length > 0 ? { ok: true, created_workflow_ids: redactor.redact(created) } : { ok: true };
+  }
   return { ok: false, error: clip(redactor.redactText(outcome.error ?? ""), MAX_TEXT) };
 }
 
@@ -160,7 +182,13 @@ function recordedArgs(args: unknown, redactor: AuditRedactor, maxBytes: number):
   }
   if (json === undefined) return null;
   const bytes = new TextEncoder().encode(json).length;
-  if (bytes > maxBytes) return { $unrecorded: "too large", bytes };
+  if (bytes > maxBytes) {
+    // The workflows a call touches are what an audit is for: they are kept even when the rest is too large.
+    const ids = idsIn(args, TOUCHED_KEYS);
+    return ids.length > 0
+      ? { $unrecorded: "too large", bytes, workflow_ids: redactor.redact(ids) }
+      : { $unrecorded: "too large", bytes };
+  }
   return JSON.parse(json);
 }
 

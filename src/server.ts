@@ -162,7 +162,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<D
   const pipeline = new CallPipeline({
     tools: new Map(tools.map((t) => [t.name, t])),
     owners: loaded.owners,
-    policy: { readOnly: config.readOnly, tools: config.tools, excludeTools: config.excludeTools },
+    policy: {
+      readOnly: config.readOnly,
+      tools: config.tools,
+      excludeTools: config.excludeTools,
+      toolsets: config.toolsets,
+    },
     plugins,
     context: (signal, facilities) => ({
       ...facilities,

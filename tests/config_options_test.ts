@@ -74,6 +74,7 @@ Deno.test("DEFAULTS keep the documented defaults of every option", () => {
     readOnly: false,
     tools: [],
     excludeTools: [],
+    toolsets: [],
     plugins: [],
     pluginOptions: {},
     configFile: undefined,

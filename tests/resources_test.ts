@@ -47,7 +47,7 @@ Deno.test("resource reads obey the tool policy", async () => {
 Deno.test("prompts guide an agent through the tools", async () => {
   await using mcp = await connectInProcess({ backend: backend(), log: () => {} });
   const { prompts } = await mcp.client.listPrompts();
-  assertEquals(prompts.map((p) => p.name), ["debug_failed_workflows", "triage_queue"]);
+  assertEquals(prompts.map((p) => p.name), ["debug_failed_workflows", "triage_queue", "retry_deploy_failures"]);
   const debug = await mcp.client.getPrompt({
     name: "debug_failed_workflows",
     arguments: { application: "shop", window: "15m" },
@@ -58,4 +58,15 @@ Deno.test("prompts guide an agent through the tools", async () => {
   const triage = await mcp.client.getPrompt({ name: "triage_queue", arguments: { application: "shop", queue: "q" } });
   assert(String((triage.messages[0].content as { text: string }).text).includes("list_queues"));
   await assertRejects(() => mcp.client.getPrompt({ name: "triage_queue", arguments: { application: "shop" } }));
+  const retry = await mcp.client.getPrompt({
+    name: "retry_deploy_failures",
+    arguments: { application: "shop", since: "2h", version: "v7" },
+  });
+  const steps = String((retry.messages[0].content as { text: string }).text);
+  assertStringIncludes(steps, 'summarize_workflows with application_name "shop" and start_time "2h"');
+  assertStringIncludes(
+    steps,
+    'fork_from_failure with those workflow_ids, from_last_failure: true, application_version "v7"',
+  );
+  assertStringIncludes(steps, "dry_run: false");
 });

@@ -43,8 +43,14 @@ Deno.test("tools/list offers exactly the Conductor-mode tools", async () => {
   await withServer(async ({ client }) => {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
     assertEquals(names, [
+      "backfill_schedule",
+      "bulk_cancel_workflows",
+      "bulk_delete_workflows",
+      "bulk_resume_workflows",
       "cancel_workflow",
+      "delete_workflow",
       "export_workflow",
+      "fork_from_failure",
       "fork_workflow",
       "get_queue",
       "get_schedule",
@@ -54,6 +60,7 @@ Deno.test("tools/list offers exactly the Conductor-mode tools", async () => {
       "get_workflow_events",
       "get_workflow_notifications",
       "get_workflow_streams",
+      "import_workflow",
       "list_application_versions",
       "list_applications",
       "list_executors",
@@ -64,8 +71,12 @@ Deno.test("tools/list offers exactly the Conductor-mode tools", async () => {
       "login",
       "login_complete",
       "logout",
+      "pause_schedule",
+      "resume_schedule",
       "resume_workflow",
+      "set_latest_application_version",
       "summarize_workflows",
+      "trigger_schedule",
       "workflow_tree",
     ]);
   });
@@ -85,7 +96,23 @@ Deno.test("every tool sets readOnlyHint explicitly, and only non-mutating tools 
     assertEquals(listed.get("cancel_workflow")?.annotations?.destructiveHint, true);
     assertEquals(
       BUILTIN_TOOLS.filter((t) => t.mutates).map((t) => t.name).sort(),
-      ["cancel_workflow", "fork_workflow", "logout", "resume_workflow"],
+      [
+        "backfill_schedule",
+        "bulk_cancel_workflows",
+        "bulk_delete_workflows",
+        "bulk_resume_workflows",
+        "cancel_workflow",
+        "delete_workflow",
+        "fork_from_failure",
+        "fork_workflow",
+        "import_workflow",
+        "logout",
+        "pause_schedule",
+        "resume_schedule",
+        "resume_workflow",
+        "set_latest_application_version",
+        "trigger_schedule",
+      ],
     );
   });
 });

@@ -280,6 +280,56 @@ export interface ResumeOptions {
   queueName?: string;
 }
 
+/** Options of a delete (one workflow or many). */
+export interface DeleteOptions {
+  /** Delete the workflows' children too. */
+  deleteChildren?: boolean;
+}
+
+/**
+ * Options of a bulk fork from failure: Conductor v2's
+ * `bulk-fork-from-failure` body without the ids. Exactly one of the four
+ * `from*` modes is set.
+ */
+export interface ForkFromFailureOptions {
+  /** Restart at the last step that recorded an error (else the last step). */
+  fromLastFailure?: boolean;
+  /** Restart at the last recorded step. */
+  fromLastStep?: boolean;
+  /** Restart at this step id. */
+  fromStep?: number;
+  /** Restart at the last step of this name. */
+  fromStepName?: string;
+  /** Run the forks on this application version. */
+  appVersion?: string;
+  /** Enqueue the forks on this queue. */
+  queueName?: string;
+  /** Partition key, with a partitioned queue. */
+  queuePartitionKey?: string;
+}
+
+/** A past window of a schedule's occurrences (ISO 8601; start inclusive, end exclusive). */
+export interface BackfillWindow {
+  /** First instant of the window. */
+  startTime: string;
+  /** End of the window. */
+  endTime: string;
+}
+
+/** What a backfill must know of a schedule before it asks for runs: its cron and status. */
+export interface ScheduleTiming {
+  /** Schedule name. */
+  scheduleName: string;
+  /** Cron expression (5 fields, or 6 with seconds first). */
+  cronExpression: string;
+  /** IANA time zone of the cron, when not UTC. */
+  cronTimezone?: string;
+  /** `ACTIVE` or `PAUSED`. */
+  status: string;
+  /** The workflow it starts. */
+  workflowName?: string;
+}
+
 /** A page of steps. */
 export interface StepPage {
   /** Most steps to return. */
@@ -587,6 +637,35 @@ export interface WorkflowBackend {
   resumeWorkflow(app: string, workflowId: string, options?: ResumeOptions, opts?: CallOptions): Promise<void>;
   /** Forks a workflow from a step; returns the new workflow's id. */
   forkWorkflow(app: string, workflowId: string, fork: ForkOptions, opts?: CallOptions): Promise<string>;
+  /** Deletes a workflow and its history (irreversible). */
+  deleteWorkflow(app: string, workflowId: string, options?: DeleteOptions, opts?: CallOptions): Promise<void>;
+  /** Cancels many workflows. */
+  bulkCancelWorkflows(app: string, workflowIds: string[], options?: CancelOptions, opts?: CallOptions): Promise<void>;
+  /** Resumes many workflows. */
+  bulkResumeWorkflows(app: string, workflowIds: string[], options?: ResumeOptions, opts?: CallOptions): Promise<void>;
+  /** Deletes many workflows and their histories (irreversible). */
+  bulkDeleteWorkflows(app: string, workflowIds: string[], options?: DeleteOptions, opts?: CallOptions): Promise<void>;
+  /** Forks each workflow from the step its mode picks; returns the new workflows' ids. */
+  forkFromFailure(
+    app: string,
+    workflowIds: string[],
+    options: ForkFromFailureOptions,
+    opts?: CallOptions,
+  ): Promise<string[]>;
+  /** A schedule's cron and status; throws `NotFoundError` when it does not exist. */
+  scheduleTiming(app: string, scheduleName: string, opts?: CallOptions): Promise<ScheduleTiming>;
+  /** Pauses a schedule. */
+  pauseSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<void>;
+  /** Resumes a paused schedule. */
+  resumeSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<void>;
+  /** Runs a schedule's workflow now; returns its id. */
+  triggerSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<string>;
+  /** Starts one workflow per occurrence of a schedule in a past window; returns their ids. */
+  backfillSchedule(app: string, scheduleName: string, window: BackfillWindow, opts?: CallOptions): Promise<string[]>;
+  /** Makes a version the application's latest (the one resume and recovery use). */
+  setLatestApplicationVersion(app: string, versionName: string, opts?: CallOptions): Promise<void>;
+  /** Imports a workflow exported from another application (its steps included). */
+  importWorkflow(app: string, serializedWorkflow: string, opts?: CallOptions): Promise<void>;
   /** Releases resources (connections). */
   close(): Promise<void>;
 }
@@ -627,6 +706,18 @@ export const OPERATIONS: Readonly<Record<BackendOperation, OperationInfo>> = Obj
   cancelWorkflow: { mutates: true, what: "cancel a workflow" },
   resumeWorkflow: { mutates: true, what: "resume a workflow" },
   forkWorkflow: { mutates: true, what: "fork a workflow" },
+  deleteWorkflow: { mutates: true, what: "delete a workflow" },
+  bulkCancelWorkflows: { mutates: true, what: "cancel workflows" },
+  bulkResumeWorkflows: { mutates: true, what: "resume workflows" },
+  bulkDeleteWorkflows: { mutates: true, what: "delete workflows" },
+  forkFromFailure: { mutates: true, what: "fork workflows from their failures" },
+  scheduleTiming: { mutates: false, what: "read a schedule" },
+  pauseSchedule: { mutates: true, what: "pause a schedule" },
+  resumeSchedule: { mutates: true, what: "resume a schedule" },
+  triggerSchedule: { mutates: true, what: "trigger a schedule" },
+  backfillSchedule: { mutates: true, what: "backfill a schedule" },
+  setLatestApplicationVersion: { mutates: true, what: "set the latest application version" },
+  importWorkflow: { mutates: true, what: "import a workflow" },
 });
 
 /**

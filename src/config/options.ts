@@ -47,6 +47,7 @@ import {
   parseSpecs,
   type RawValue,
 } from "./_parse.ts";
+import { parseToolsets } from "../core/toolsets.ts";
 
 export type { AppDatabase, Parser, RawValue };
 
@@ -283,6 +284,18 @@ export const OPTION_TABLE = {
     default: [],
     description: "Never offer tools matching these globs (wins over --tools).",
     parse: parseGlobs,
+  },
+  /** Only the tools of these toolsets (empty: all); see `core/toolsets.ts`. */
+  toolsets: {
+    flag: "toolsets",
+    env: "DBOS_MCP_TOOLSETS",
+    kind: "list",
+    value: "SETS",
+    default: [],
+    defaultText: "(all)",
+    description:
+      "Only offer these toolsets: core, bulk, schedules, versions, transfer, or all (login is always offered).",
+    parse: parseToolsets,
   },
   /** Plugins to load: paths, specifiers or first-party short names. */
   plugins: {

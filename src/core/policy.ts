@@ -3,12 +3,14 @@
  * listing tools and when a call arrives, so the two can never disagree.
  * Order: an unknown tool is refused; read-only mode refuses every tool that
  * mutates; `--exclude-tools` refuses what it matches; a non-empty `--tools`
- * refuses what it does not match.
+ * refuses what it does not match; a non-empty `--toolsets` refuses the tools
+ * of the other toolsets.
  *
  * @module
  */
 import type { CallDecision } from "../plugin_host/contract.ts";
 import type { ToolDefinition } from "./tool.ts";
+import { inToolsets } from "./toolsets.ts";
 
 /** The policy settings. */
 export interface ToolPolicy {
@@ -18,6 +20,8 @@ export interface ToolPolicy {
   tools: readonly string[];
   /** Never these globs (wins over `tools`). */
   excludeTools: readonly string[];
+  /** Only the tools of these toolsets (absent or empty: every tool); see `toolsets.ts`. */
+  toolsets?: readonly string[];
 }
 
 /** Whether `name` matches a glob of `*` (any run) and `?` (one character). */
@@ -58,6 +62,13 @@ export function decide(
   }
   if (policy.tools.length > 0 && !policy.tools.some((g) => globMatch(g, tool.name))) {
     return { allowed: false, code: "NOT_ENABLED", reason: `${tool.name} is not enabled on this server (--tools).` };
+  }
+  if (policy.toolsets && !inToolsets(tool.name, policy.toolsets)) {
+    return {
+      allowed: false,
+      code: "NOT_ENABLED",
+      reason: `${tool.name} is not in the toolsets this server offers (--toolsets ${policy.toolsets.join(",")}).`,
+    };
   }
   return { allowed: true };
 }

@@ -117,4 +117,39 @@ export const PROMPTS: readonly PromptDefinition[] = [
         "resume workflows unless the user explicitly asks.",
       ].join("\n"),
   },
+  {
+    name: "retry_deploy_failures",
+    title: "Retry the failures of the last deploy",
+    description: "Find the workflows that failed since a deploy, fork them from their failures after a dry run, " +
+      "and confirm with the user before anything changes.",
+    arguments: [
+      { name: "application", description: "Application name (see list_applications).", required: true },
+      {
+        name: "since",
+        description: "When the deploy went out, e.g. 2h or an ISO time (default 24h).",
+        required: false,
+      },
+      {
+        name: "version",
+        description: "Run the retries on this application version (default each original's).",
+        required: false,
+      },
+    ],
+    render: (a) => {
+      const since = a.since || "24h";
+      const version = a.version ? `, application_version "${a.version}"` : "";
+      return [
+        `Retry the workflows of the DBOS application "${a.application}" that failed since ${since}.`,
+        `1. Call summarize_workflows with application_name "${a.application}" and start_time "${since}" to see ` +
+        "the error groups and their failing steps.",
+        `2. Call list_workflows with status "ERROR" and start_time "${since}" to collect their ids (page with ` +
+        "next_cursor; at most 500 per retry call).",
+        `3. Call fork_from_failure with those workflow_ids, from_last_failure: true${version} and no dry_run: it is a ` +
+        "dry run that lists the workflows and their status and changes nothing.",
+        "4. Show the user the groups, the count and the dry run, and ask whether to retry. Only if they agree, call " +
+        "fork_from_failure again with dry_run: false (the client may ask them to confirm once more).",
+        "5. Follow the new_workflow_ids with list_workflows or get_workflow and report which retries succeeded.",
+      ].join("\n");
+    },
+  },
 ];

@@ -13,6 +13,11 @@ import { listQueues, summarizeWorkflows, workflowTree } from "./insights.ts";
 import { exportWorkflow, getWorkflowEvents, getWorkflowNotifications, getWorkflowStreams } from "./communications.ts";
 import { getStepAggregates, getWorkflowAggregates } from "./aggregates.ts";
 import { getQueue, getSchedule, listApplicationVersions, listSchedules } from "./configuration.ts";
+import { deleteWorkflow } from "./delete.ts";
+import { bulkCancelWorkflows, bulkDeleteWorkflows, bulkResumeWorkflows, forkFromFailure } from "./bulk.ts";
+import { backfillSchedule, pauseSchedule, resumeSchedule, triggerSchedule } from "./schedule_writes.ts";
+import { setLatestApplicationVersion } from "./version_writes.ts";
+import { importWorkflow } from "./import.ts";
 
 /** The built-in tools. */
 // deno-lint-ignore no-explicit-any
@@ -41,4 +46,15 @@ export const BUILTIN_TOOLS: readonly ToolDefinition<any, any>[] = [
   cancelWorkflow,
   resumeWorkflow,
   forkWorkflow,
+  deleteWorkflow,
+  bulkCancelWorkflows,
+  bulkResumeWorkflows,
+  bulkDeleteWorkflows,
+  forkFromFailure,
+  pauseSchedule,
+  resumeSchedule,
+  triggerSchedule,
+  backfillSchedule,
+  setLatestApplicationVersion,
+  importWorkflow,
 ];

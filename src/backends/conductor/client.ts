@@ -10,11 +10,15 @@
  */
 import type {
   Application,
+  BackfillWindow,
   CallOptions,
   CancelOptions,
+  DeleteOptions,
   Executor,
+  ForkFromFailureOptions,
   ForkOptions,
   ResumeOptions,
+  ScheduleTiming,
   Step,
   StepPage,
   Workflow,
@@ -492,6 +496,200 @@ export class ConductorBackend implements WorkflowBackend {
     return id;
   }
 
+  /** Deletes a workflow (`DELETE A/workflows/{id}`, `deleteChildren=true` only when asked). Sent exactly once. */
+  async deleteWorkflow(
+    app: string,
+    workflowId: string,
+    options: DeleteOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    await this.#send({
+      method: "DELETE",
+      segments: workflowPath(app, workflowId),
+      query: { deleteChildren: options.deleteChildren ? true : undefined },
+      mutates: true,
+      what: `delete workflow '${workflowId}' of application '${app}'`,
+      notFound: noWorkflow(app, workflowId),
+    }, opts);
+  }
+
+  /** Cancels workflows (`POST A/workflows/bulk-cancel`, both fields always sent). Sent exactly once. */
+  async bulkCancelWorkflows(
+    app: string,
+    workflowIds: string[],
+    options: CancelOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    await this.#send({
+      method: "POST",
+      segments: [...appPath(app), "workflows", "bulk-cancel"],
+      body: { workflowIds, cancelChildren: options.cancelChildren ?? false },
+      mutates: true,
+      what: `cancel ${workflowIds.length} workflows of application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+  }
+
+  /** Resumes workflows (`POST A/workflows/bulk-resume`). Sent exactly once. */
+  async bulkResumeWorkflows(
+    app: string,
+    workflowIds: string[],
+    options: ResumeOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    const body: Record<string, unknown> = { workflowIds };
+    if (options.queueName !== undefined) body.queueName = options.queueName;
+    await this.#send({
+      method: "POST",
+      segments: [...appPath(app), "workflows", "bulk-resume"],
+      body,
+      mutates: true,
+      what: `resume ${workflowIds.length} workflows of application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+  }
+
+  /** Deletes workflows (`POST A/workflows/bulk-delete`, both fields always sent). Sent exactly once. */
+  async bulkDeleteWorkflows(
+    app: string,
+    workflowIds: string[],
+    options: DeleteOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    await this.#send({
+      method: "POST",
+      segments: [...appPath(app), "workflows", "bulk-delete"],
+      body: { workflowIds, deleteChildren: options.deleteChildren ?? false },
+      mutates: true,
+      what: `delete ${workflowIds.length} workflows of application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+  }
+
+  /**
+   * Forks workflows from their failures (`POST A/workflows/bulk-fork-from-failure`;
+   * `fromLastFailure`/`fromLastStep` only when true); returns the new ids. Sent exactly once.
+   */
+  async forkFromFailure(
+    app: string,
+    workflowIds: string[],
+    options: ForkFromFailureOptions,
+    opts?: CallOptions,
+  ): Promise<string[]> {
+    const body: Record<string, unknown> = { workflowIds };
+    for (const key of ["appVersion", "queueName", "queuePartitionKey", "fromStep", "fromStepName"] as const) {
+      if (options[key] !== undefined) body[key] = options[key];
+    }
+    if (options.fromLastFailure) body.fromLastFailure = true;
+    if (options.fromLastStep) body.fromLastStep = true;
+    const res = await this.#send({
+      method: "POST",
+      segments: [...appPath(app), "workflows", "bulk-fork-from-failure"],
+      body,
+      mutates: true,
+      what: `fork ${workflowIds.length} workflows of application '${app}' from their failures`,
+      notFound: noApp(app),
+    }, opts);
+    return idList(parseJsonBody(res, SERVICE));
+  }
+
+  /** A schedule's cron and status (`GET A/schedules/{name}`). */
+  async scheduleTiming(app: string, scheduleName: string, opts?: CallOptions): Promise<ScheduleTiming> {
+    const res = await this.#send({
+      method: "GET",
+      segments: schedulePath(app, scheduleName),
+      mutates: false,
+      what: `get schedule '${scheduleName}' of application '${app}'`,
+      notFound: noSchedule(app, scheduleName),
+    }, opts);
+    const doc = parseJsonBody(res, SERVICE);
+    if (!isObject(doc) || typeof doc.cronExpression !== "string") throw unexpected("a schedule", doc);
+    const timing: ScheduleTiming = {
+      scheduleName: typeof doc.scheduleName === "string" ? doc.scheduleName : scheduleName,
+      cronExpression: doc.cronExpression,
+      status: typeof doc.status === "string" ? doc.status : "UNKNOWN",
+    };
+    if (typeof doc.cronTimezone === "string" && doc.cronTimezone !== "") timing.cronTimezone = doc.cronTimezone;
+    if (typeof doc.workflowName === "string") timing.workflowName = doc.workflowName;
+    return timing;
+  }
+
+  /** Pauses a schedule (`POST A/schedules/{name}/pause`, no body). Sent exactly once. */
+  async pauseSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<void> {
+    await this.#scheduleAction(app, scheduleName, "pause", opts);
+  }
+
+  /** Resumes a schedule (`POST A/schedules/{name}/resume`, no body). Sent exactly once. */
+  async resumeSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<void> {
+    await this.#scheduleAction(app, scheduleName, "resume", opts);
+  }
+
+  /** Runs a schedule's workflow now (`POST A/schedules/{name}/trigger`); returns its id. Sent exactly once. */
+  async triggerSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<string> {
+    const res = await this.#scheduleAction(app, scheduleName, "trigger", opts);
+    const doc = parseJsonBody(res, SERVICE);
+    const id = isObject(doc) ? doc.workflowId : undefined;
+    if (typeof id !== "string" || id === "") throw unexpected("an object with workflowId", doc);
+    return id;
+  }
+
+  /** Backfills a schedule (`POST A/schedules/{name}/backfill` `{startTime, endTime}`); returns the ids. Sent exactly once. */
+  async backfillSchedule(
+    app: string,
+    scheduleName: string,
+    window: BackfillWindow,
+    opts?: CallOptions,
+  ): Promise<string[]> {
+    const res = await this.#send({
+      method: "POST",
+      segments: [...schedulePath(app, scheduleName), "backfill"],
+      body: { startTime: window.startTime, endTime: window.endTime },
+      mutates: true,
+      what: `backfill schedule '${scheduleName}' of application '${app}'`,
+      notFound: noSchedule(app, scheduleName),
+    }, opts);
+    return idList(parseJsonBody(res, SERVICE));
+  }
+
+  /** Sets the latest version (`PATCH A/versions/latest` `{versionName}`). Sent exactly once. */
+  async setLatestApplicationVersion(app: string, versionName: string, opts?: CallOptions): Promise<void> {
+    await this.#send({
+      method: "PATCH",
+      segments: [...appPath(app), "versions", "latest"],
+      body: { versionName },
+      mutates: true,
+      what: `set the latest version of application '${app}' to '${versionName}'`,
+      notFound: `No application '${app}' or no version '${versionName}' of it. Check the names.`,
+    }, opts);
+  }
+
+  /** Imports an exported workflow (`POST A/workflows/import` `{serializedWorkflow}`). Sent exactly once. */
+  async importWorkflow(app: string, serializedWorkflow: string, opts?: CallOptions): Promise<void> {
+    await this.#send({
+      method: "POST",
+      segments: [...appPath(app), "workflows", "import"],
+      body: { serializedWorkflow },
+      mutates: true,
+      what: `import a workflow into application '${app}'`,
+      notFound: noApp(app),
+    }, opts);
+  }
+
+  #scheduleAction(
+    app: string,
+    scheduleName: string,
+    action: "pause" | "resume" | "trigger",
+    opts?: CallOptions,
+  ): Promise<HttpResponse> {
+    return this.#send({
+      method: "POST",
+      segments: [...schedulePath(app, scheduleName), action],
+      mutates: true,
+      what: `${action} schedule '${scheduleName}' of application '${app}'`,
+      notFound: noSchedule(app, scheduleName),
+    }, opts);
+  }
+
   /** Nothing to release. */
   close(): Promise<void> {
     return Promise.resolve();
@@ -591,6 +789,23 @@ function appPath(app: string): string[] {
 
 function workflowPath(app: string, workflowId: string): string[] {
   return [...appPath(app), "workflows", pathSegment(workflowId, "workflow id")];
+}
+
+function schedulePath(app: string, scheduleName: string): string[] {
+  return [...appPath(app), "schedules", pathSegment(scheduleName, "schedule name")];
+}
+
+function noSchedule(app: string, name: string): string {
+  return `No schedule '${name}' in application '${app}' (or no such application). Check the name with list_schedules.`;
+}
+
+/** The `workflowIds` of a `{workflowIds: string[]}` answer. */
+function idList(doc: unknown): string[] {
+  const ids = isObject(doc) ? doc.workflowIds : undefined;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
+    throw unexpected("an object with workflowIds", doc);
+  }
+  return ids;
 }
 
 /** An answer object without the `$schema` key the v2 API adds to single objects. */

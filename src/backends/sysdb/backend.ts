@@ -19,11 +19,15 @@ import { type DBOSClient, Error as DbosErrors } from "@dbos-inc/dbos-sdk";
 import type { Config } from "../../config/mod.ts";
 import type {
   Application,
+  BackfillWindow,
   CallOptions,
   CancelOptions,
+  DeleteOptions,
   Executor,
+  ForkFromFailureOptions,
   ForkOptions,
   ResumeOptions,
+  ScheduleTiming,
   Step,
   StepPage,
   Workflow,
@@ -532,6 +536,238 @@ export class SysdbBackend implements WorkflowBackend {
     }, true);
   }
 
+  /** Deletes a workflow (`DBOSClient.deleteWorkflow`); an unknown id changes nothing. */
+  async deleteWorkflow(
+    app: string,
+    workflowId: string,
+    options: DeleteOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    const what = `delete workflow '${workflowId}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    await this.#run(r, what, opts, async () => {
+      await this.#checkOwner(r, app, workflowId, "deleted");
+      await (await r.db.client(r.scope)).deleteWorkflow(workflowId, options.deleteChildren ?? false);
+    }, true);
+  }
+
+  /** Cancels workflows (`DBOSClient.cancelWorkflows`). */
+  async bulkCancelWorkflows(
+    app: string,
+    workflowIds: string[],
+    options: CancelOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    const what = `cancel ${workflowIds.length} workflows of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    await this.#run(r, what, opts, async () => {
+      await this.#checkOwners(r, app, workflowIds, "cancelled");
+      await (await r.db.client(r.scope)).cancelWorkflows(workflowIds, {
+        cancelChildren: options.cancelChildren ?? false,
+      });
+    }, true);
+  }
+
+  /** Resumes workflows (`DBOSClient.resumeWorkflows`). */
+  async bulkResumeWorkflows(
+    app: string,
+    workflowIds: string[],
+    options: ResumeOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    const what = `resume ${workflowIds.length} workflows of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    await this.#run(r, what, opts, async () => {
+      await this.#checkOwners(r, app, workflowIds, "resumed");
+      try {
+        const resume = options.queueName !== undefined ? { queueName: options.queueName } : undefined;
+        await (await r.db.client(r.scope)).resumeWorkflows(workflowIds, resume);
+      } catch (err) {
+        if (err instanceof DbosErrors.DBOSNonExistentWorkflowError) {
+          throw new NotFoundError(`Cannot ${what}: ${errorMessage(err)}; nothing was resumed.`, {
+            hint: "Check the ids with list_workflows.",
+            cause: err,
+          });
+        }
+        throw err;
+      }
+    }, true);
+  }
+
+  /** Deletes workflows (`DBOSClient.deleteWorkflows`); unknown ids change nothing. */
+  async bulkDeleteWorkflows(
+    app: string,
+    workflowIds: string[],
+    options: DeleteOptions = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    const what = `delete ${workflowIds.length} workflows of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    await this.#run(r, what, opts, async () => {
+      await this.#checkOwners(r, app, workflowIds, "deleted");
+      await (await r.db.client(r.scope)).deleteWorkflows(workflowIds, options.deleteChildren ?? false);
+    }, true);
+  }
+
+  /**
+   * Forks each workflow from the step its mode picks: the DBOS client has no
+   * bulk fork from failure, so this reads each workflow's steps
+   * (`listWorkflowSteps`) as the executor does (last failed step, else last
+   * step; last step; the given step; the last step of a name; 0 without
+   * steps), then calls `forkWorkflow` for each. Every start step is found
+   * before the first fork, so a bad id or step name forks nothing.
+   */
+  async forkFromFailure(
+    app: string,
+    workflowIds: string[],
+    options: ForkFromFailureOptions,
+    opts?: CallOptions,
+  ): Promise<string[]> {
+    const what = `fork ${workflowIds.length} workflows of application '${app}' from their failures`;
+    const r = await this.#resolve(app, what);
+    return await this.#run(r, what, opts, async () => {
+      await this.#checkOwners(r, app, workflowIds, "forked");
+      const client = await r.db.client(r.scope);
+      const starts: number[] = [];
+      for (const id of workflowIds) {
+        const steps = await client.listWorkflowSteps(id);
+        if (!steps) throw noWorkflow(app, id, "forked");
+        starts.push(forkStart(id, steps, options));
+      }
+      const ids: string[] = [];
+      for (const [i, id] of workflowIds.entries()) {
+        ids.push(
+          await client.forkWorkflow(id, starts[i], {
+            applicationVersion: options.appVersion,
+            queueName: options.queueName,
+            queuePartitionKey: options.queuePartitionKey,
+          }),
+        );
+      }
+      return ids;
+    }, true);
+  }
+
+  /** A schedule's cron and status (`DBOSClient.getSchedule`). */
+  async scheduleTiming(app: string, scheduleName: string, opts?: CallOptions): Promise<ScheduleTiming> {
+    const what = `get schedule '${scheduleName}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    const s = await this.#run(r, what, opts, () => this.#schedule(r, app, scheduleName));
+    const timing: ScheduleTiming = {
+      scheduleName: s.scheduleName,
+      cronExpression: s.schedule,
+      status: s.status,
+      workflowName: s.workflowName,
+    };
+    if (s.cronTimezone) timing.cronTimezone = s.cronTimezone;
+    return timing;
+  }
+
+  /** Pauses a schedule (`DBOSClient.pauseSchedule`), after checking it exists. */
+  async pauseSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<void> {
+    const what = `pause schedule '${scheduleName}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    await this.#run(r, what, opts, async () => {
+      await this.#schedule(r, app, scheduleName, "paused");
+      await (await r.db.client(r.scope)).pauseSchedule(scheduleName);
+    }, true);
+  }
+
+  /** Resumes a schedule (`DBOSClient.resumeSchedule`), after checking it exists. */
+  async resumeSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<void> {
+    const what = `resume schedule '${scheduleName}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    await this.#run(r, what, opts, async () => {
+      await this.#schedule(r, app, scheduleName, "resumed");
+      await (await r.db.client(r.scope)).resumeSchedule(scheduleName);
+    }, true);
+  }
+
+  /** Runs a schedule's workflow now (`DBOSClient.triggerSchedule`); returns its id. */
+  async triggerSchedule(app: string, scheduleName: string, opts?: CallOptions): Promise<string> {
+    const what = `trigger schedule '${scheduleName}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    return await this.#run(r, what, opts, async () => {
+      await this.#schedule(r, app, scheduleName, "triggered");
+      return (await (await r.db.client(r.scope)).triggerSchedule(scheduleName)).workflowID;
+    }, true);
+  }
+
+  /** Backfills a schedule (`DBOSClient.backfillSchedule`); returns the ids. */
+  async backfillSchedule(
+    app: string,
+    scheduleName: string,
+    window: BackfillWindow,
+    opts?: CallOptions,
+  ): Promise<string[]> {
+    const what = `backfill schedule '${scheduleName}' of application '${app}'`;
+    const r = await this.#resolve(app, what);
+    return await this.#run(r, what, opts, async () => {
+      await this.#schedule(r, app, scheduleName, "backfilled");
+      const client = await r.db.client(r.scope);
+      const handles = await client.backfillSchedule(scheduleName, new Date(window.startTime), new Date(window.endTime));
+      return handles.map((h) => h.workflowID);
+    }, true);
+  }
+
+  /** Sets the latest version (`DBOSClient.setLatestApplicationVersion`), after checking the version exists. */
+  async setLatestApplicationVersion(app: string, versionName: string, opts?: CallOptions): Promise<void> {
+    const what = `set the latest version of application '${app}' to '${versionName}'`;
+    const r = await this.#resolve(app, what);
+    await this.#run(r, what, opts, async () => {
+      const client = await r.db.client(r.scope);
+      const versions = (await client.listApplicationVersions())
+        .filter((v) => inScope(v.applicationName, r.scope));
+      if (!versions.some((v) => v.versionName === versionName)) {
+        const known = versions.slice(0, 20).map((v) => `'${v.versionName}'`).join(", ") || "none";
+        throw new NotFoundError(
+          `No version '${versionName}' of application '${app}': nothing was changed. Known versions: ${known}.`,
+          { hint: "Pass one of the known version names." },
+        );
+      }
+      await client.setLatestApplicationVersion(
+        versionName,
+        r.scope === undefined ? undefined : { applicationName: r.scope },
+      );
+    }, true);
+  }
+
+  /**
+   * Not offered: `DBOSClient` 5.3.0 has no import, and this server writes
+   * the system database only through the client. `import_workflow` is a
+   * Conductor-mode tool.
+   */
+  importWorkflow(app: string, _serializedWorkflow: string, _opts?: CallOptions): Promise<void> {
+    return Promise.reject(
+      new InvalidArgumentError(
+        `Cannot import a workflow into application '${app}' in system-database mode: the DBOS client has no ` +
+          "import, and this server changes system databases only through it.",
+        { hint: "Import through DBOS Conductor (run the server in Conductor mode), or with the application itself." },
+      ),
+    );
+  }
+
+  /** In a database shared by several applications, refuses workflows that belong to another one. */
+  async #checkOwners(r: Resolved, app: string, workflowIds: string[], done: string): Promise<void> {
+    if (r.scope === undefined || workflowIds.length === 0) return;
+    const client = await r.db.client(r.scope);
+    const rows = await client.listWorkflows({ workflowIDs: workflowIds, loadInput: false, loadOutput: false });
+    const foreign = rows.find((row) => !inScope(row.applicationName, r.scope));
+    if (foreign) throw noWorkflow(app, foreign.workflowID, done);
+  }
+
+  /** The schedule `name` of the application, or a `NotFoundError` (nothing was `done`). */
+  async #schedule(r: Resolved, app: string, name: string, done?: string) {
+    const s = await (await r.db.client(r.scope)).getSchedule(name);
+    if (!s || !inScope(s.applicationName, r.scope)) {
+      throw new NotFoundError(
+        `No schedule '${name}' in application '${app}'${done ? `: nothing was ${done}` : ""}.`,
+        { hint: "Check the name with list_schedules." },
+      );
+    }
+    return s;
+  }
+
   /** Closes every pool. */
   async close(): Promise<void> {
     await Promise.all(this.#dbs.map((db) => db.close()));
@@ -718,6 +954,30 @@ function loadedFields(input: boolean, output: boolean): PayloadField[] {
 
 function inScope(owner: string | undefined | null, scope: string | undefined): boolean {
   return scope === undefined || owner === undefined || owner === null || owner === scope;
+}
+
+type ClientStep = NonNullable<Awaited<ReturnType<DBOSClient["listWorkflowSteps"]>>>[number];
+
+/** The step a fork from failure of `id` starts at, per `options`' mode (as the 5.2.11 executor picks it). */
+function forkStart(id: string, steps: ClientStep[], options: ForkFromFailureOptions): number {
+  const last = (list: ClientStep[]) => list.reduce((max, s) => Math.max(max, s.functionID), -1);
+  if (options.fromStep !== undefined) return options.fromStep;
+  if (options.fromStepName !== undefined) {
+    const named = last(steps.filter((s) => s.name === options.fromStepName));
+    if (named < 0) {
+      throw new InvalidArgumentError(
+        `Workflow '${id}' has no step named '${options.fromStepName}': nothing was forked.`,
+        { hint: "Check the step names with list_steps." },
+      );
+    }
+    return named;
+  }
+  if (steps.length === 0) return 0;
+  if (options.fromLastFailure) {
+    const failed = last(steps.filter((s) => s.error !== null && s.error !== undefined));
+    if (failed >= 0) return failed;
+  }
+  return last(steps);
 }
 
 function noWorkflow(app: string, id: string, done?: string): DbosMcpError {
