@@ -157,13 +157,13 @@ Deno.test("3.x and 4.x databases are refused by name, with their SDK generation 
           assertEquals(app.schemaVersion, String(u.schema));
           assertEquals(app.sdkGeneration, u.generation);
           assertEquals(app.reason, `schema version ${u.schema}, this client needs ${MIN_SCHEMA_VERSION} or later`);
-          assertStringIncludes(String(app.hint), "Upgrade the application to DBOS SDK 5.0 or later");
+          assertStringIncludes(String(app.hint), "Upgrade the application to DBOS TypeScript SDK 5.0 or later");
           assertStringIncludes(
             String(app.hint),
             `\`npx -y -p @dbos-inc/dbos-sdk@${CLIENT_SDK_VERSION} dbos schema <url>\``,
           );
           assertStringIncludes(String(app.hint), "allowed to change the schema");
-          assertStringIncludes(textOf(res), `DBOS SDK ${u.generation}`);
+          assertStringIncludes(textOf(res), `DBOS TypeScript SDK ${u.generation}`);
         },
       );
 
@@ -187,7 +187,7 @@ Deno.test("3.x and 4.x databases are refused by name, with their SDK generation 
           const text = textOf(res);
           assertStringIncludes(text, `application '${APP}'`, tool);
           assertStringIncludes(text, `is at schema version ${u.schema}`, tool);
-          assertStringIncludes(text, `written by DBOS SDK ${u.generation}`, tool);
+          assertStringIncludes(text, `the schema of DBOS TypeScript SDK ${u.generation}`, tool);
           assertStringIncludes(text, MIGRATE_COMMAND, tool);
         }
         const fork = textOf(await call("fork_workflow", { ...ref, start_step: 0, new_workflow_id: "wf-legacy-fork" }));
@@ -276,7 +276,7 @@ Deno.test("schema needs: a capability newer than the minimum is limited, and its
   };
   const err = schemaNeedError(label, "enqueue workflow 'w' of application 'shop'", SCHEMA_NEEDS.enqueue, 122);
   assertStringIncludes(err.message, "needs DBOS schema version 123");
-  assertStringIncludes(err.message, "is at version 122 (DBOS SDK 5.1)");
+  assertStringIncludes(err.message, "is at version 122 (DBOS TypeScript SDK 5.1)");
   assertStringIncludes(err.message, "The other tools work on it.");
   assertStringIncludes(String(err.hint), MIGRATE_COMMAND);
   assertEquals(err.kind, "schema_version");

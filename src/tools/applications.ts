@@ -42,7 +42,7 @@ export const listApplications = defineTool({
         a.status,
         a.language,
         typeof a.reason === "string" ? `(${a.reason})` : "",
-        typeof a.sdkGeneration === "string" ? `DBOS SDK ${a.sdkGeneration}` : "",
+        typeof a.sdkGeneration === "string" ? `DBOS TypeScript SDK ${a.sdkGeneration}` : "",
         typeof a.limited === "string" ? `limited: ${a.limited}` : "",
         typeof a.hint === "string" ? `\n  ${a.hint}` : "",
       ].filter(Boolean).join("  ")

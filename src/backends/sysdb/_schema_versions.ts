@@ -53,7 +53,12 @@ export const SCHEMA_NEEDS = {
 /** The name of a {@linkcode SCHEMA_NEEDS} entry. */
 export type SchemaCapability = keyof typeof SCHEMA_NEEDS;
 
-/** The DBOS SDK generation that writes schema `version` (from the measured releases above). */
+/**
+ * The DBOS TypeScript SDK generation that writes schema `version` (from the
+ * measured releases above). From 100 on the SDKs of every language number
+ * the same migrations alike; below 100 each numbers its own, so a Python,
+ * Go or Java schema there is named by the TypeScript release of that number.
+ */
 export function sdkGeneration(version: number | undefined): string {
   if (version === undefined) return "unknown (the schema records no version)";
   if (version <= 24) return "3.x or 4.0";
@@ -83,7 +88,8 @@ export const MIGRATE_COMMAND = `npx -y -p @dbos-inc/dbos-sdk@${CLIENT_SDK_VERSIO
 
 /** How to bring a database to a schema this server reads, for hints. */
 export function upgradeHint(): string {
-  return `Upgrade the application to DBOS SDK 5.0 or later (it migrates the schema when it launches), or migrate ` +
+  return `Upgrade the application to DBOS TypeScript SDK 5.0 or later (it migrates the schema when it launches), ` +
+    `or migrate ` +
     `the schema with a current DBOS CLI: \`${MIGRATE_COMMAND}\` (with a database role allowed to change the ` +
     `schema; an older project's own \`npx dbos\` does not migrate past its own version). Then call ` +
     `list_applications again.`;
@@ -101,9 +107,9 @@ export function schemaTooOldError(
     : `is at schema version ${version} (in ${label.schema}.dbos_migrations)`;
   const refused = done ? ` The ${refusedNoun(done)} was refused: nothing was ${done}.` : "";
   return new SystemDatabaseError(
-    `Cannot ${what}: the system database of application '${label.app}' (${label.where}) ${found}, written by ` +
-      `DBOS SDK ${sdkGeneration(version)}; this server reads schema version ${MIN_SCHEMA_VERSION} (DBOS SDK 5.0) ` +
-      `or later.${refused}`,
+    `Cannot ${what}: the system database of application '${label.app}' (${label.where}) ${found}, the schema of ` +
+      `DBOS TypeScript SDK ${sdkGeneration(version)}; this server reads schema version ${MIN_SCHEMA_VERSION} ` +
+      `(DBOS TypeScript SDK 5.0) or later.${refused}`,
     {
       kind: "schema_version",
       reason: version === undefined
@@ -125,7 +131,8 @@ export function schemaNeedError(
   const refused = done ? ` Nothing was ${done}.` : "";
   return new SystemDatabaseError(
     `Cannot ${what}: this needs DBOS schema version ${need.version} (${need.because}), and the system database of ` +
-      `application '${label.app}' (${label.where}) is at version ${version} (DBOS SDK ${sdkGeneration(version)}). ` +
+      `application '${label.app}' (${label.where}) is at version ${version} (DBOS TypeScript SDK ` +
+      `${sdkGeneration(version)}). ` +
       `The other tools work on it.${refused}`,
     {
       kind: "schema_version",
