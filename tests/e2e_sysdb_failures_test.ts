@@ -87,7 +87,7 @@ Deno.test("system-database failures are clear errors, the server keeps serving a
       assertStringIncludes(empty, "--schema");
       const old = await fails("old", "list_executors");
       assertStringIncludes(old, "is at schema version 50 (in dbos.dbos_migrations)");
-      assertStringIncludes(old, "npx dbos schema");
+      assertStringIncludes(old, "npx -y -p @dbos-inc/dbos-sdk@5.3.0 dbos schema <url>");
       const nodb = await fails("nodb", "cancel_workflow", { workflow_id: "x" });
       assertStringIncludes(nodb, "the database 'no_such_db'");
       assert(!nodb.includes("nothing was cancelled"), "a failed call is not reported as a no-op");

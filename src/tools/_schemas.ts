@@ -40,6 +40,10 @@ export const applicationShape = z.object({
   database: text.describe("System database (host:port/database), in system-database mode.").optional(),
   schema: text.optional(),
   schemaVersion: text.describe("DBOS schema version of the system database.").optional(),
+  sdkGeneration: text.describe("The DBOS TypeScript SDK generation that writes this schema version, e.g. 5.1.")
+    .optional(),
+  limited: text.describe("Capabilities this schema version lacks while the other tools work, when any.").optional(),
+  hint: text.describe("What to do about an UNAVAILABLE application, when known.").optional(),
 });
 
 export const executorShape = z.object({

@@ -37,8 +37,15 @@ export const listApplications = defineTool({
       return "No applications. Connect a DBOS application to Conductor, or configure system databases (--app).";
     }
     const lines = r.applications.map((a) =>
-      [a.name, a.status, a.language, typeof a.reason === "string" ? `(${a.reason})` : ""]
-        .filter(Boolean).join("  ")
+      [
+        a.name,
+        a.status,
+        a.language,
+        typeof a.reason === "string" ? `(${a.reason})` : "",
+        typeof a.sdkGeneration === "string" ? `DBOS TypeScript SDK ${a.sdkGeneration}` : "",
+        typeof a.limited === "string" ? `limited: ${a.limited}` : "",
+        typeof a.hint === "string" ? `\n  ${a.hint}` : "",
+      ].filter(Boolean).join("  ")
     );
     return `${r.count} application(s):\n${lines.join("\n")}`;
   },

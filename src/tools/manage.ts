@@ -47,7 +47,7 @@ async function confirmChange(
   ctx: ToolContext,
   app: string,
   id: string,
-  change: { ask: string; done: string },
+  change: { ask: string; done: string; noun: string },
 ): Promise<void> {
   let w;
   try {
@@ -58,6 +58,13 @@ async function confirmChange(
         hint: "Check the id with list_workflows.",
         cause: err,
       });
+    }
+    // The backend refused the read that comes before the change: say that the change was refused too.
+    if (err instanceof DbosMcpError && err.code === "UPSTREAM") {
+      throw new DbosMcpError(
+        `The ${change.noun} of workflow '${id}' was refused, nothing was sent: ${err.message}`,
+        { code: err.code, hint: err.hint, retryable: err.retryable, cause: err },
+      );
     }
     throw err;
   }
@@ -94,7 +101,11 @@ export const cancelWorkflow = defineTool({
   },
   mutates: true,
   async handler(args, ctx) {
-    await confirmChange(ctx, args.application_name, args.workflow_id, { ask: "Cancel", done: "cancelled" });
+    await confirmChange(ctx, args.application_name, args.workflow_id, {
+      ask: "Cancel",
+      done: "cancelled",
+      noun: "cancel",
+    });
     await ctx.backend.cancelWorkflow(args.application_name, args.workflow_id, {
       cancelChildren: args.cancel_children ?? false,
     }, { signal: ctx.signal });
@@ -189,6 +200,7 @@ export const forkWorkflow = defineTool({
     await confirmChange(ctx, args.application_name, args.workflow_id, {
       ask: `Fork from step ${args.start_step}`,
       done: "forked",
+      noun: "fork",
     });
     const newId = await ctx.backend.forkWorkflow(args.application_name, args.workflow_id, {
       startStep: args.start_step,

@@ -16,10 +16,12 @@ import { errorMessage } from "../../core/errors.ts";
 import { type DatabaseTarget, withStartupOptions } from "./_targets.ts";
 import { passwordLookup } from "./_password.ts";
 import type { SecretSet } from "../../core/secrets.ts";
+import { MIN_SCHEMA_VERSION } from "./_schema_versions.ts";
 
 /**
  * The DBOS system-schema version this server's DBOS client is written for
- * (the number of its migrations). Older schemas lack columns it reads.
+ * (the number of its migrations). The tools work on older schemas down to
+ * `MIN_SCHEMA_VERSION` (see _schema_versions.ts).
  */
 export const CLIENT_SCHEMA_VERSION: number = allMigrations("dbos", { useListenNotify: false }).length;
 
@@ -166,14 +168,20 @@ export class SystemDatabase {
     return this.#probe;
   }
 
-  /** Reads the schema's presence and version and the application names. Throws when the database does not answer. */
+  /**
+   * Reads the schema's presence and version and the application names.
+   * Throws when the database does not answer. On a schema this server
+   * serves, the names come from the DBOS client; on an older one, from
+   * `application_versions.application_name` where it exists (migration 103).
+   */
   async probe(): Promise<Probe> {
     this.#probe = undefined;
     const pool = this.pool();
     const s = this.schemaSql;
     const { rows } = await pool.query(
       "SELECT to_regclass($1) IS NOT NULL AS has_status, to_regclass($2) IS NOT NULL AS has_migrations, " +
-        "to_regclass($3) IS NOT NULL AS has_versions",
+        "to_regclass($3) IS NOT NULL AS has_versions, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute " +
+        "WHERE attrelid = to_regclass($3) AND attname = 'application_name' AND NOT attisdropped) AS has_version_names",
       [`${s}.workflow_status`, `${s}.dbos_migrations`, `${s}.application_versions`],
     );
     const row = rows[0] ?? {};
@@ -183,17 +191,25 @@ export class SystemDatabase {
       const n = Number(v.rows[0]?.version);
       schemaVersion = Number.isFinite(n) ? n : 0;
     }
-    let names: string[] = [];
-    if (row.has_versions && row.has_status && (schemaVersion ?? 0) >= CLIENT_SCHEMA_VERSION) {
+    let recorded: (string | null | undefined)[] = [];
+    if (row.has_versions && row.has_status && (schemaVersion ?? 0) >= MIN_SCHEMA_VERSION) {
       // The names the applications registered with their versions, through the DBOS client.
       const versions = await withRetryBudget(
         this.#opts.retryBudgetMs,
         undefined,
         async () => await (await this.client(undefined)).listApplicationVersions(),
       );
-      const valid = versions.map((v) => v.applicationName ?? "").filter((n) => /^[A-Za-z0-9_.-]{1,128}$/.test(n));
-      names = [...new Set(valid)].sort();
+      recorded = versions.map((v) => v.applicationName);
+    } else if (row.has_version_names) {
+      // A schema too old for the client: the registered names still name the application in messages.
+      const found = await pool.query(
+        `SELECT DISTINCT application_name FROM ${s}.application_versions WHERE application_name IS NOT NULL ` +
+          `ORDER BY application_name LIMIT 1000`,
+      );
+      recorded = found.rows.map((r) => r.application_name === null ? null : String(r.application_name));
     }
+    const valid = recorded.map((n) => n ?? "").filter((n) => /^[A-Za-z0-9_.-]{1,128}$/.test(n));
+    const names = [...new Set(valid)].sort();
     const probe = { schemaVersion, hasSchema: Boolean(row.has_status), names };
     this.#probe = probe;
     this.#knownNames = names;

@@ -67,6 +67,8 @@ export interface DatabaseLabel {
   schema: string;
   /** The statement timeout in milliseconds, for the timeout message. */
   statementTimeoutMs: number;
+  /** The schema version, once a probe found one this server serves. */
+  schemaVersion?: number;
 }
 
 const NETWORK_CODES: Record<string, string> = {
@@ -161,19 +163,23 @@ export function describeDatabaseError(
       cause: err,
     });
   }
-  if (code === "42P01" || code === "3F000") {
+  // On a schema that was found (and is older than the client's), a missing table is one a later migration adds.
+  if ((code === "42P01" && label.schemaVersion === undefined) || code === "3F000") {
     return noSchemaError(label, what, err);
   }
-  if (code === "42703") {
+  if (code === "42703" || code === "42P01") {
+    const at = label.schemaVersion === undefined ? "" : ` (at schema version ${label.schemaVersion})`;
     return new SystemDatabaseError(
-      `Cannot ${what}: the DBOS schema '${label.schema}' of ${db} lacks a column this server's DBOS client reads ` +
-        `(${raw}).`,
+      `Cannot ${what}: the DBOS schema '${label.schema}' of ${db}${at} lacks a ` +
+        `${code === "42P01" ? "table" : "column"} this server's DBOS client needs for it (${raw}). ` +
+        `The other tools keep working.`,
       {
         kind: "schema_version",
         reason: "schema version not readable by this client",
         sqlState: code,
         hint: "Call list_applications to see the schema version; upgrade the application's DBOS SDK " +
-          "(it migrates the schema on launch) or run `npx dbos schema` against the database.",
+          "(it migrates the schema on launch) or migrate the schema with a current DBOS CLI: " +
+          "`npx -y -p @dbos-inc/dbos-sdk@latest dbos schema <url>`.",
         cause: err,
       },
     );

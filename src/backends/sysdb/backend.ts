@@ -45,6 +45,15 @@ import {
 } from "../../core/errors.ts";
 import { CLIENT_SCHEMA_VERSION, type Probe, SystemDatabase, withRetryBudget } from "./_database.ts";
 import { type DatabaseLabel, describeDatabaseError, noSchemaError, SystemDatabaseError } from "./_errors.ts";
+import {
+  limitedCapabilities,
+  MIN_SCHEMA_VERSION,
+  SCHEMA_NEEDS,
+  type SchemaCapability,
+  schemaNeedError,
+  schemaTooOldError,
+  sdkGeneration,
+} from "./_schema_versions.ts";
 import { type ClientWorkflow, errorText, isoTime, toClientListInput, toStep, toWorkflow, valueText } from "./_map.ts";
 import {
   clippedPayload,
@@ -89,7 +98,7 @@ import {
   toVersion,
 } from "./_map_reads.ts";
 
-export { CLIENT_SCHEMA_VERSION, SystemDatabaseError };
+export { CLIENT_SCHEMA_VERSION, MIN_SCHEMA_VERSION, SystemDatabaseError };
 
 /** Options of {@linkcode createSysdbBackend}. */
 export interface SysdbBackendOptions {
@@ -480,7 +489,7 @@ export class SysdbBackend implements WorkflowBackend {
     opts?: CallOptions,
   ): Promise<void> {
     const what = `cancel workflow '${workflowId}' of application '${app}'`;
-    const r = await this.#resolve(app, what);
+    const r = await this.#resolve(app, what, { done: "cancelled" });
     await this.#run(r, what, opts, async () => {
       await this.#checkOwner(r, app, workflowId, "cancelled");
       await (await r.db.client(r.scope)).cancelWorkflow(workflowId, {
@@ -497,7 +506,7 @@ export class SysdbBackend implements WorkflowBackend {
     opts?: CallOptions,
   ): Promise<void> {
     const what = `resume workflow '${workflowId}' of application '${app}'`;
-    const r = await this.#resolve(app, what);
+    const r = await this.#resolve(app, what, { done: "resumed" });
     await this.#run(r, what, opts, async () => {
       await this.#checkOwner(r, app, workflowId, "resumed");
       try {
@@ -513,7 +522,7 @@ export class SysdbBackend implements WorkflowBackend {
   /** Forks a workflow from a step (`DBOSClient.forkWorkflow`); returns the new id. */
   async forkWorkflow(app: string, workflowId: string, fork: ForkOptions, opts?: CallOptions): Promise<string> {
     const what = `fork workflow '${workflowId}' of application '${app}'`;
-    const r = await this.#resolve(app, what);
+    const r = await this.#resolve(app, what, { done: "forked" });
     return await this.#run(r, what, opts, async () => {
       await this.#checkOwner(r, app, workflowId, "forked");
       try {
@@ -834,24 +843,42 @@ export class SysdbBackend implements WorkflowBackend {
       }));
     }
     const problem = schemaProblem(probe, this.#label(db, t.name ?? t.fallbackName), "serve workflows");
-    const version = probe.schemaVersion === undefined ? {} : { schemaVersion: String(probe.schemaVersion) };
+    const version: Record<string, string> = {};
+    if (probe.hasSchema) {
+      if (probe.schemaVersion !== undefined) version.schemaVersion = String(probe.schemaVersion);
+      version.sdkGeneration = sdkGeneration(probe.schemaVersion);
+      const limited = problem ? undefined : limitedCapabilities(probe.schemaVersion ?? 0);
+      if (limited) version.limited = limited;
+    } else if (probe.schemaVersion !== undefined) {
+      version.schemaVersion = String(probe.schemaVersion);
+    }
     return namesOf(t, probe.names).map((name) => {
       const app: Application = { name, status: problem ? "UNAVAILABLE" : "AVAILABLE", ...base };
       Object.assign(app, version);
-      if (problem) app.reason = problem.reason;
+      if (problem) {
+        app.reason = problem.reason;
+        if (problem.hint) app.hint = problem.hint;
+      }
       return app;
     });
   }
 
-  /** Finds the database (and scope) of application `app`; probes the database once. */
-  async #resolve(app: string, what: string): Promise<Resolved> {
+  /**
+   * Finds the database (and scope) of application `app`; probes the database
+   * once. `need.done` names the change a refusal leaves undone (e.g.
+   * "forked"); `need.capability`, a client operation that needs a newer
+   * schema than the others.
+   */
+  async #resolve(app: string, what: string, need: ReadyNeed = {}): Promise<Resolved> {
     const configured = this.#dbs.find((db) => db.target.name === app);
     if (configured) {
-      return await this.#ready({ db: configured, scope: undefined, label: this.#label(configured, app) }, what);
+      return await this.#ready({ db: configured, scope: undefined, label: this.#label(configured, app) }, what, need);
     }
     const discovering = this.#dbs.filter((db) => db.target.name === undefined);
     for (const db of discovering) {
-      if (db.knownNames.includes(app)) return await this.#ready({ db, scope: app, label: this.#label(db, app) }, what);
+      if (db.knownNames.includes(app)) {
+        return await this.#ready({ db, scope: app, label: this.#label(db, app) }, what, need);
+      }
     }
     let failure: unknown;
     for (const db of discovering) {
@@ -863,9 +890,9 @@ export class SysdbBackend implements WorkflowBackend {
         failure ??= describeDatabaseError(err, label, what, this.#secrets);
         continue;
       }
-      if (probe.names.includes(app)) return await this.#ready({ db, scope: app, label }, what);
+      if (probe.names.includes(app)) return await this.#ready({ db, scope: app, label }, what, need);
       if (probe.names.length === 0 && app === db.target.fallbackName) {
-        return await this.#ready({ db, scope: undefined, label }, what);
+        return await this.#ready({ db, scope: undefined, label }, what, need);
       }
     }
     if (failure) throw failure;
@@ -876,18 +903,29 @@ export class SysdbBackend implements WorkflowBackend {
     );
   }
 
-  /** Checks (once per successful probe) that the database holds a DBOS schema this client reads. */
-  async #ready(r: Resolved, what: string): Promise<Resolved> {
+  /**
+   * Checks that the database holds a DBOS schema this client reads (once per
+   * successful probe; a database found lacking is probed again, so that a
+   * migrated schema serves without a restart), and new enough for
+   * `need.capability`.
+   */
+  async #ready(r: Resolved, what: string, need: ReadyNeed = {}): Promise<Resolved> {
     let probe = r.db.lastProbe;
-    if (!probe) {
+    if (!probe || schemaProblem(probe, r.label, what)) {
       try {
         probe = await r.db.probe();
       } catch (err) {
         throw describeDatabaseError(err, r.label, what, this.#secrets);
       }
     }
-    const problem = schemaProblem(probe, r.label, what);
+    const problem = schemaProblem(probe, r.label, what, need.done);
     if (problem) throw problem;
+    const version = probe.schemaVersion ?? 0;
+    r.label.schemaVersion = version;
+    if (need.capability !== undefined) {
+      const required = SCHEMA_NEEDS[need.capability];
+      if (version < required.version) throw schemaNeedError(r.label, what, required, version, need.done);
+    }
     return r;
   }
 }
@@ -908,27 +946,24 @@ function namesOf(t: DatabaseTarget, dbNames: readonly string[]): string[] {
   return dbNames.length > 0 ? [...dbNames] : [t.fallbackName];
 }
 
-/** Why a probed database cannot serve, if it cannot. */
-function schemaProblem(probe: Probe, label: DatabaseLabel, what: string): SystemDatabaseError | undefined {
+/** What a tool call needs of the schema besides the minimum (see {@linkcode SysdbBackend.#resolve}). */
+interface ReadyNeed {
+  /** The change a refusal leaves undone, e.g. "forked". */
+  done?: string;
+  /** A client operation that needs a newer schema than the others. */
+  capability?: SchemaCapability;
+}
+
+/** Why a probed database cannot serve, if it cannot; `done` names a refused change. */
+function schemaProblem(
+  probe: Probe,
+  label: DatabaseLabel,
+  what: string,
+  done?: string,
+): SystemDatabaseError | undefined {
   if (!probe.hasSchema) return noSchemaError(label, what);
   const v = probe.schemaVersion;
-  if (v === undefined || v < CLIENT_SCHEMA_VERSION) {
-    const found = v === undefined
-      ? `has no ${label.schema}.dbos_migrations table`
-      : `is at schema version ${v} (in ${label.schema}.dbos_migrations)`;
-    return new SystemDatabaseError(
-      `Cannot ${what}: the system database of application '${label.app}' (${label.where}) ${found}, but this ` +
-        `server's DBOS client reads schema version ${CLIENT_SCHEMA_VERSION} or later.`,
-      {
-        kind: "schema_version",
-        reason: v === undefined
-          ? `no ${label.schema}.dbos_migrations: schema too old for this client (needs version ${CLIENT_SCHEMA_VERSION})`
-          : `schema version ${v}, this client needs ${CLIENT_SCHEMA_VERSION} or later`,
-        hint: "Upgrade the application to a current DBOS SDK (it migrates the schema when it launches), or run " +
-          "`npx dbos schema <url>` against the database.",
-      },
-    );
-  }
+  if (v === undefined || v < MIN_SCHEMA_VERSION) return schemaTooOldError(label, what, v, done);
   return undefined;
 }
 
