@@ -795,10 +795,6 @@ function schedulePath(app: string, scheduleName: string): string[] {
   return [...appPath(app), "schedules", pathSegment(scheduleName, "schedule name")];
 }
 
-function noSchedule(app: string, name: string): string {
-  return `No schedule '${name}' in application '${app}' (or no such application). Check the name with list_schedules.`;
-}
-
 /** The `workflowIds` of a `{workflowIds: string[]}` answer. */
 function idList(doc: unknown): string[] {
   const ids = isObject(doc) ? doc.workflowIds : undefined;
