@@ -61,15 +61,17 @@ async function show(server: ServerProcess, tool: string, args: Record<string, un
   say();
 }
 
-/** The MCP client configuration that starts the server on `url`, as JSON and as a `claude mcp add` command. */
-export function clientConfig(url: string): { json: string; claude: string } {
+/**
+ * The MCP client configuration that starts the server on `url`: the
+ * `mcpServers` entry (Claude Desktop, Cursor, Gemini CLI), the VS Code
+ * `servers` entry, and a `claude mcp add` command.
+ */
+export function clientConfig(url: string): { json: string; vscode: string; claude: string } {
   const flags = sysdbModeFlags({ hostPorts: hostPortsOf([url]) });
   const args = ["run", ...flags, MOD_PATH];
-  const json = JSON.stringify(
-    { mcpServers: { "dbos-demo": { command: Deno.execPath(), args, env: { DBOS_SYSTEM_DATABASE_URL: url } } } },
-    null,
-    2,
-  );
+  const server = { command: Deno.execPath(), args, env: { DBOS_SYSTEM_DATABASE_URL: url } };
+  const json = JSON.stringify({ mcpServers: { "dbos-demo": server } }, null, 2);
+  const vscode = JSON.stringify({ servers: { "dbos-demo": { type: "stdio", ...server } } }, null, 2);
   const quote = (s: string) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
   const claude = [
     "claude",
@@ -83,7 +85,7 @@ export function clientConfig(url: string): { json: string; claude: string } {
     ...args,
   ]
     .map(quote).join(" ");
-  return { json, claude };
+  return { json, vscode, claude };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -151,14 +153,19 @@ async function main(args: string[]): Promise<number> {
     }
     await show(server, "list_executors", { application_name: APP });
 
-    const { json, claude } = clientConfig(url);
+    const { json, vscode, claude } = clientConfig(url);
     say(bold("Point your agent at this demo database:"));
     say();
     say("Claude Code:");
     say(`  ${claude}`);
     say();
-    say("Claude Desktop, Cursor, VS Code and other MCP clients (mcpServers entry):");
+    say(
+      "Claude Desktop (claude_desktop_config.json), Cursor (~/.cursor/mcp.json), Gemini CLI (~/.gemini/settings.json):",
+    );
     say(json.split("\n").map((l) => `  ${l}`).join("\n"));
+    say();
+    say("VS Code (.vscode/mcp.json):");
+    say(vscode.split("\n").map((l) => `  ${l}`).join("\n"));
     say();
     say(`Then ask, for example: "Which workflows of ${APP} failed, and at which step?" or`);
     say(`"Fork the failed workflow from the failing step." The sample app keeps running, so forks and resumes run.`);
