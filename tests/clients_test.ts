@@ -337,9 +337,8 @@ Deno.test("the MCP Inspector 2.x CLI lists, calls, reads and gets over stdio and
       conductor.baseUrl,
     ];
     const secret = "http-secret-0123456789abcdef";
-    const server = await startHttpServer(conductor.baseUrl, join(home, "http"), secret).catch(async (err) => {
-      throw err;
-    });
+    await Deno.mkdir(join(home, "http"));
+    const server = await startHttpServer(conductor.baseUrl, join(home, "http"), secret);
     try {
       const env = { ...clientEnv(home), DBOS_TOKEN: TOKEN, DBOS_ORG: "acme" };
       const targets: [string, string[]][] = [
