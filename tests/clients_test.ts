@@ -149,7 +149,10 @@ function freePort(): number {
 
 Deno.test("Claude Code connects to the README's claude mcp add commands in Conductor, system-database and production mode", async (t) => {
   const claude = await client("claude");
-  const [conductorCmd, sysdbCmd, productionCmd] = readmeClaudeCommands();
+  const commands = readmeClaudeCommands().filter((c) => c.includes("--"));
+  const conductorCmd = commands.find((c) => c[3] === "dbos" && c[4] === "--");
+  const sysdbCmd = commands.find((c) => c.some((w) => w.startsWith("DBOS_SYSTEM_DATABASE_URL=")));
+  const productionCmd = commands.find((c) => c[3] === "dbos-prod");
   assert(conductorCmd && sysdbCmd && productionCmd, "the README has the three claude mcp add commands");
   await using conductor = await startConductorEmulator({
     org: "acme",
@@ -260,16 +263,12 @@ Deno.test("Claude Code connects over Streamable HTTP with claude mcp add --trans
     const secret = "http-secret-0123456789abcdef";
     const server = await startHttpServer(conductor.baseUrl, home, secret);
     try {
-      const add = await run(claude, [
-        "mcp",
-        "add",
-        "--transport",
-        "http",
-        "dbos",
-        server.url,
-        "--header",
-        `Authorization: Bearer ${secret}`,
-      ], { env: clientEnv(home), cwd: home });
+      const readme = readmeClaudeCommands().find((c) => c.includes("--transport"));
+      assert(readme, "the README has a claude mcp add --transport http command");
+      const words = readme.map((w) =>
+        w.replace("http://127.0.0.1:8808/mcp", server.url).replace("$DBOS_MCP_HTTP_TOKEN", secret)
+      );
+      const add = await run(claude, words.slice(1), { env: clientEnv(home), cwd: home });
       assertEquals(add.code, 0, add.out);
       await assertClaudeConnected(claude, home, "dbos");
     } finally {
@@ -379,6 +378,21 @@ Deno.test("the MCP Inspector 2.x CLI lists, calls, reads and gets over stdio and
       }
     } finally {
       await server.stop();
+    }
+  });
+});
+
+Deno.test("every flag of the README's claude mcp add commands is one that claude mcp add --help lists", async () => {
+  const claude = await client("claude");
+  await withHome(async (home) => {
+    const help = (await run(claude, ["mcp", "add", "--help"], { env: clientEnv(home), cwd: home })).out;
+    const commands = readmeClaudeCommands();
+    assert(commands.length >= 4, `found ${commands.length} commands`);
+    for (const words of commands) {
+      const own = words.slice(0, words.includes("--") ? words.indexOf("--") : words.length);
+      for (const flag of own.filter((w) => w.startsWith("-"))) {
+        assert(new RegExp(`(^|[\\s,])${flag.replace(/[-]/g, "\\-")}([\\s,<]|$)`, "m").test(help), `${flag}: ${help}`);
+      }
     }
   });
 });
