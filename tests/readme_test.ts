@@ -75,3 +75,23 @@ Deno.test("the README gives the test command that .ci/run runs", async () => {
   assert(testLine, "README has the test command");
   assert(ci.split("\n").some((l) => l.trim() === testLine), ".ci/run runs the README's test command");
 });
+
+Deno.test("every JSON block of the README parses, and every TOML block is tables, keys and arrays", () => {
+  const json = [...README.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert(json.length >= 12, `found ${json.length} JSON blocks`);
+  for (const block of json) JSON.parse(block);
+  const toml = [...README.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert(toml.length >= 2, `found ${toml.length} TOML blocks`);
+  for (const block of toml) {
+    let inArray = false;
+    for (const line of block.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))) {
+      if (inArray) {
+        if (line === "]") inArray = false;
+        else assert(/^"[^"]*",$/.test(line), `TOML array item: ${line}`);
+      } else if (/^\[[\w.]+\]$/.test(line)) continue;
+      else if (/^\w+ = \[$/.test(line)) inArray = true;
+      else assert(/^\w+ = "[^"]*"$/.test(line), `TOML line: ${line}`);
+    }
+    assert(!inArray, "TOML arrays are closed");
+  }
+});

@@ -6,11 +6,7 @@
 // `listApplicationVersions()`.
 // Nothing connects until the first query, and a failed connection is simply
 // tried again by the next one.
-import { DBOSClient } from "@dbos-inc/dbos-sdk";
-import { allMigrations } from "@dbos-inc/dbos-sdk/internal/sysdb_migrations/internal/migrations";
-import { runWithAbortableDbRetries } from "@dbos-inc/dbos-sdk/internal/context";
-import pg from "pg";
-import { parse as parseConnectionString } from "pg-connection-string";
+import { allMigrations, DBOSClient, parseConnectionString, pg, runWithAbortableDbRetries } from "./_npm.ts";
 import type { LogFn } from "../../util/log.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { type DatabaseTarget, withStartupOptions } from "./_targets.ts";

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type DBOSClient, Error as DbosErrors } from "@dbos-inc/dbos-sdk";
+import { type DBOSClient, DbosErrors } from "./_npm.ts";
 import type { Config } from "../../config/mod.ts";
 import type {
   Application,
