@@ -253,7 +253,8 @@ Deno.test("--toolsets offers only the chosen groups and the login tools, refuses
         log: () => {},
       });
       const names = (await mcp.client.listTools()).tools.map((t) => t.name).sort();
-      assertEquals(names, ["login", "login_complete"], "no mutation survives read-only mode (logout neither)");
+      // The schedules toolset's reads stay; no mutation survives read-only mode (logout neither).
+      assertEquals(names, ["get_schedule", "list_schedules", "login", "login_complete"]);
     }
   } finally {
     await Deno.remove(home, { recursive: true });

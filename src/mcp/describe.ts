@@ -27,22 +27,69 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, u
     unknown
   >;
   const lean = withoutSafeIntegerBounds(rest) as Record<string, unknown>;
-  return io === "output" ? withoutClosedObjects(lean) as Record<string, unknown> : lean;
+  return (io === "output" ? leanOutput(lean) : leanInput(lean)) as Record<string, unknown>;
 }
 
 /**
- * An output schema without `additionalProperties: false`: it tells an agent
- * nothing (the server writes the results), and it is repeated on every object.
+ * An output schema as `tools/list` shows it: the shape of every field, without
+ * `additionalProperties: false` (it tells an agent nothing: the server writes
+ * the results, and it is repeated on every object) and without the fields'
+ * descriptions (the tool's description says what it returns, and the names are
+ * Conductor v2's; every session would pay for them). The full schema, with its
+ * descriptions, still checks every result.
  */
-function withoutClosedObjects(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(withoutClosedObjects);
+function leanOutput(node: unknown, depth = 0): unknown {
+  if (Array.isArray(node)) return node.map((n) => leanOutput(n, depth + 1));
   if (typeof node !== "object" || node === null) return node;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
     if (key === "additionalProperties" && value === false) continue;
-    out[key] = withoutClosedObjects(value);
+    if (key === "description" && depth > 0 && typeof value === "string") continue;
+    out[key] = leanOutput(value, depth + 1);
   }
   return out;
+}
+
+/**
+ * An input schema as `tools/list` shows it, each argument in its canonical
+ * form (the server still accepts, and checks, everything its zod schema
+ * does): a filter that takes one value or a list (`anyOf` of a schema and an
+ * array of it) is shown as the list; a time that may be text or epoch
+ * milliseconds (`anyOf` of a string and an integer) as the text; and the
+ * length bounds of strings are left out (an agent never comes near them, and
+ * every session would pay for them).
+ */
+function leanInput(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(leanInput);
+  if (typeof node !== "object" || node === null) return node;
+  const n = node as Record<string, unknown>;
+  const any = n.anyOf;
+  if (Array.isArray(any) && any.length === 2) {
+    const canonical = isListOf(any[1], any[0]) ? any[1] : isTextOrEpoch(any[0], any[1]) ? any[0] : undefined;
+    if (canonical) {
+      const { anyOf: _one, ...rest } = n;
+      const { minItems: _min, maxItems: _max, ...shown } = canonical as Record<string, unknown>;
+      return leanInput({ ...shown, ...rest });
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(n)) {
+    if ((key === "minLength" || key === "maxLength") && n.type === "string") continue;
+    out[key] = leanInput(value);
+  }
+  return out;
+}
+
+/** Whether the two schemas are a string and an integer (a time as text or epoch milliseconds). */
+function isTextOrEpoch(a: unknown, b: unknown): boolean {
+  return (a as Record<string, unknown> | null)?.type === "string" &&
+    (b as Record<string, unknown> | null)?.type === "integer";
+}
+
+/** Whether `list` is the schema of an array of `item`. */
+function isListOf(list: unknown, item: unknown): boolean {
+  const l = list as Record<string, unknown> | null;
+  return !!l && l.type === "array" && JSON.stringify(l.items) === JSON.stringify(item);
 }
 
 /**

@@ -12,11 +12,11 @@ import { z } from "zod";
 import { payload } from "../core/private.ts";
 
 export const applicationName = z.string().min(1).max(256).describe(
-  "Name of the DBOS application, as list_applications returns it (name).",
+  "Application name (from list_applications).",
 );
 
 export const workflowId = z.string().min(1).max(1024).describe(
-  "Workflow id (workflowId), as list_workflows returns it.",
+  "Workflow id (from list_workflows).",
 );
 
 const text = z.string();
@@ -113,16 +113,8 @@ export type WorkflowView = z.output<typeof workflowShape>;
 /** A step as tools return it. */
 export type StepView = z.output<typeof stepShape>;
 
-type Kind = "text" | "int" | "bool";
-
-/** The kind of each field of a zod object shape (text, integer or boolean). */
-function kindsOf(shape: Record<string, z.ZodType>): [string, Kind, boolean][] {
-  return Object.entries(shape).map(([key, t]) => {
-    const optional = t instanceof z.ZodOptional;
-    const inner = optional ? (t as z.ZodOptional<z.ZodType>).unwrap() : t;
-    const kind: Kind = inner instanceof z.ZodNumber ? "int" : inner instanceof z.ZodBoolean ? "bool" : "text";
-    return [key, kind, !optional];
-  });
+function unwrap(t: z.ZodType): z.ZodType {
+  return t instanceof z.ZodOptional ? (t as z.ZodOptional<z.ZodType>).unwrap() : t;
 }
 
 function asText(v: unknown): string | undefined {
@@ -136,51 +128,75 @@ function asText(v: unknown): string | undefined {
   }
 }
 
-function asInt(v: unknown): number | undefined {
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-  return Number.isSafeInteger(n) ? n : undefined;
+/**
+ * One field coerced to its schema's kind, or `undefined` when it cannot be:
+ * text (objects as JSON), a number the schema accepts, a boolean, a list of
+ * texts, or a record of texts (entries without a value left out).
+ */
+function coerce(t: z.ZodType, v: unknown): unknown {
+  if (v === null || v === undefined) return undefined;
+  const inner = unwrap(t);
+  if (inner instanceof z.ZodNumber) {
+    const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+    return Number.isFinite(n) && inner.safeParse(n).success ? n : undefined;
+  }
+  if (inner instanceof z.ZodBoolean) {
+    return typeof v === "boolean" ? v : v === "true" ? true : v === "false" ? false : undefined;
+  }
+  if (inner instanceof z.ZodArray) return Array.isArray(v) ? v.map((x) => asText(x) ?? "") : undefined;
+  if (inner instanceof z.ZodRecord) {
+    if (typeof v !== "object" || Array.isArray(v)) return undefined;
+    const entries = Object.entries(v).filter(([, x]) => x !== null && x !== undefined);
+    return Object.fromEntries(entries.map(([k, x]) => [k, asText(x)]));
+  }
+  return asText(v);
 }
 
-function asBool(v: unknown): boolean | undefined {
-  return typeof v === "boolean" ? v : v === "true" ? true : v === "false" ? false : undefined;
+/** What a required field that a backend left out becomes. */
+function fallback(t: z.ZodType): unknown {
+  const inner = unwrap(t);
+  return inner instanceof z.ZodNumber
+    ? -1
+    : inner instanceof z.ZodBoolean
+    ? false
+    : inner instanceof z.ZodArray
+    ? []
+    : inner instanceof z.ZodRecord
+    ? {}
+    : "";
 }
-
-const FALLBACK: Record<Kind, unknown> = { text: "", int: -1, bool: false };
 
 /**
  * The normalizer of a shape: each field the shape lists is coerced to its
- * kind (objects become JSON text), nulls and fields the shape does not list
- * are dropped, and a required field that is missing gets a fallback (`""`,
- * `-1`). With `dropEmpty`, empty texts (and an empty `roles` list) are left out.
+ * kind (see {@linkcode coerce}), nulls and fields the shape does not list are
+ * dropped, and a required field that is missing gets a fallback (`""`, `-1`,
+ * `false`, `[]`, `{}`). With `dropEmpty`, empty texts (and an empty `roles`
+ * list) are left out.
  */
-function normalizerOf<T>(schema: z.ZodObject, dropEmpty = false): (raw: Record<string, unknown>) => T {
-  const kinds = kindsOf(schema.shape as Record<string, z.ZodType>);
+export function normalizerOf<T>(schema: z.ZodObject, dropEmpty = false): (raw: object) => T {
+  const fields = Object.entries(schema.shape as Record<string, z.ZodType>);
   return (raw) => {
     const out: Record<string, unknown> = {};
-    for (const [key, kind, required] of kinds) {
-      const v = raw[key];
-      const value = kind === "text" ? asText(v) : kind === "int" ? asInt(v) : asBool(v);
+    for (const [key, t] of fields) {
+      const value = coerce(t, (raw as Record<string, unknown>)[key]);
       const empty = dropEmpty && (value === "" || (key === "roles" && value === "[]"));
-      if (value === undefined || empty) {
-        if (required) out[key] = FALLBACK[kind];
-        continue;
-      }
-      out[key] = value;
+      if (value !== undefined && !empty) out[key] = value;
+      else if (!(t instanceof z.ZodOptional)) out[key] = fallback(t);
     }
     return out as T;
   };
 }
 
 /** An application in the shape tools return: known fields as their kind, no nulls. */
-export const normalizeApplication: (raw: Record<string, unknown>) => ApplicationView = normalizerOf(
+export const normalizeApplication: (raw: object) => ApplicationView = normalizerOf(
   applicationShape,
 );
 /** An executor in the shape tools return. */
-export const normalizeExecutor: (raw: Record<string, unknown>) => ExecutorView = normalizerOf(executorShape);
+export const normalizeExecutor: (raw: object) => ExecutorView = normalizerOf(executorShape);
 /** A workflow in the shape tools return; empty texts are left out. */
-export const normalizeWorkflow: (raw: Record<string, unknown>) => WorkflowView = normalizerOf(workflowShape, true);
+export const normalizeWorkflow: (raw: object) => WorkflowView = normalizerOf(workflowShape, true);
 /** A step in the shape tools return (a step id that is not a number becomes -1). */
-export const normalizeStep: (raw: Record<string, unknown>) => StepView = normalizerOf(stepShape);
+export const normalizeStep: (raw: object) => StepView = normalizerOf(stepShape);
 
 /** Arguments of the tools that address one workflow. */
 export const workflowRef = z.strictObject({ application_name: applicationName, workflow_id: workflowId });

@@ -8,6 +8,7 @@
 // each of its kind, and drops nulls.
 import { z } from "zod";
 import { payload } from "../core/private.ts";
+import { normalizerOf } from "./_schemas.ts";
 
 const text = z.string();
 const int = z.number().int();
@@ -34,9 +35,9 @@ export const streamShape = z.object({
     .optional(),
 });
 
-const group = z.record(z.string(), z.string().nullable()).describe(
+const group = z.record(z.string(), z.string()).describe(
   "The group's values by dimension (status, name, queue_name, executor_id, application_version, " +
-    "application_name, time_bucket as epoch ms text); null for workflows without that value.",
+    "application_name, time_bucket as epoch ms text); a dimension the group has no value for is left out.",
 );
 
 export const workflowAggregateShape = z.object({
@@ -48,7 +49,7 @@ export const workflowAggregateShape = z.object({
 });
 
 export const stepAggregateShape = z.object({
-  group: z.record(z.string(), z.string().nullable()).describe(
+  group: z.record(z.string(), z.string()).describe(
     "The group's values (function_name, status SUCCESS or ERROR, time_bucket as epoch ms text).",
   ),
   count: int.describe("Steps in the group.").optional(),
@@ -108,48 +109,6 @@ export type QueueView = z.output<typeof queueShape>;
 export type ScheduleView = z.output<typeof scheduleShape>;
 /** A version as tools return it. */
 export type VersionView = z.output<typeof versionShape>;
-
-function unwrap(t: z.ZodType): z.ZodType {
-  return t instanceof z.ZodOptional ? (t as z.ZodOptional<z.ZodType>).unwrap() : t;
-}
-
-/** One field coerced to its schema's kind; `undefined` when it cannot be. */
-function coerce(t: z.ZodType, v: unknown): unknown {
-  if (v === null || v === undefined) return undefined;
-  const inner = unwrap(t);
-  if (inner instanceof z.ZodString) {
-    return typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : undefined;
-  }
-  if (inner instanceof z.ZodNumber) {
-    const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-    if (!Number.isFinite(n)) return undefined;
-    return inner.safeParse(n).success ? n : undefined;
-  }
-  if (inner instanceof z.ZodBoolean) return typeof v === "boolean" ? v : undefined;
-  if (inner instanceof z.ZodArray) return Array.isArray(v) ? v.map((x) => typeof x === "string" ? x : String(x)) : [];
-  if (inner instanceof z.ZodRecord) {
-    if (typeof v !== "object" || Array.isArray(v)) return {};
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x === null ? null : String(x)]));
-  }
-  return v;
-}
-
-/** The normalizer of a shape: its fields only, each of its kind, nulls dropped; a missing required field is `""`. */
-function normalizerOf<T>(schema: z.ZodObject): (raw: object) => T {
-  const fields = Object.entries(schema.shape as Record<string, z.ZodType>);
-  return (raw) => {
-    const out: Record<string, unknown> = {};
-    for (const [key, t] of fields) {
-      const value = coerce(t, (raw as Record<string, unknown>)[key]);
-      if (value !== undefined) out[key] = value;
-      else if (!(t instanceof z.ZodOptional)) {
-        const inner = unwrap(t);
-        out[key] = inner instanceof z.ZodBoolean ? false : inner instanceof z.ZodRecord ? {} : "";
-      }
-    }
-    return out as T;
-  };
-}
 
 /** An event in the shape tools return. */
 export const normalizeEvent: (raw: object) => EventView = normalizerOf(eventShape);

@@ -38,4 +38,4 @@ export const timeArg = (what: string): z.ZodType<string | undefined, string | nu
       return z.NEVER;
     }
     return new Date(ms).toISOString();
-  }).optional().describe(`${what}: a duration ago such as 15m, 2h or 7d, an ISO 8601 date-time, or epoch ms.`);
+  }).optional().describe(`${what} (15m, 2h, 7d ago; ISO 8601; or epoch ms).`);

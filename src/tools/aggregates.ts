@@ -26,7 +26,7 @@ const name = (max: number) => z.string().min(1).max(max);
 /** A filter of one value or a list (any matches). */
 function oneOrMany(max: number, what: string) {
   return z.union([name(max), z.array(name(max)).min(1).max(100)]).optional().describe(
-    `${what} (one value, or a list: any matches).`,
+    `${what} (a value or a list).`,
   );
 }
 
@@ -42,7 +42,7 @@ const bucket = z.number().int().min(1).max(31_622_400_000).optional().describe(
 const statusList = z.union([
   z.enum(WORKFLOW_STATUSES),
   z.array(z.enum(WORKFLOW_STATUSES)).min(1).max(10),
-]).optional().describe(`Only these statuses: ${WORKFLOW_STATUSES.join(", ")} (one, or a list).`);
+]).optional().describe("Only these statuses (a value or a list).");
 
 const workflowInput = z.strictObject({
   application_name: applicationName,

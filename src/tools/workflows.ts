@@ -46,7 +46,7 @@ function oneOrManyError(issue: { input?: unknown }): string | undefined {
 /** A filter that takes one value or a list of them (any matches); `max` bounds each value's length. */
 function oneOrMany<T extends z.ZodType<string>>(item: T, what: string) {
   return z.union([item, z.array(item).min(1).max(100)], { error: oneOrManyError }).optional().describe(
-    `${what} (one value, or a list: any matches).`,
+    `${what} (a value or a list).`,
   );
 }
 
@@ -56,7 +56,7 @@ const listInput = z.strictObject({
   application_name: applicationName,
   workflow_uuids: z.array(name(1024)).max(500).optional().describe("Only these workflow ids."),
   workflow_name: oneOrMany(name(512), "Only workflows of this workflow function name"),
-  status: oneOrMany(status, `Only workflows in this status: ${WORKFLOW_STATUSES.join(", ")}`),
+  status: oneOrMany(status, "Only workflows in this status"),
   authenticated_user: oneOrMany(name(512), "Only workflows started by this user"),
   application_version: oneOrMany(name(512), "Only workflows of this application version"),
   executor_id: oneOrMany(name(512), "Only workflows last run by this executor"),
