@@ -37,6 +37,9 @@ const FIGURE_IDS = [
   ...["list_default", "list_errors_recent"].flatMap((c) =>
     ["small", "medium", "large", "slope"].map((s) => `growth.${c}.${s}`)
   ),
+  "tools_list.all",
+  "tools_list.before",
+  ...["core", "bulk", "schedules", "versions", "transfer"].map((set) => `tools_list.toolset_${set}`),
 ];
 
 Deno.test("bench helpers: percentiles, slope, module patterns and formatting", () => {

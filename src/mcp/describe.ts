@@ -11,9 +11,9 @@ import type { ToolDefinition } from "../core/tool.ts";
 
 /** The `tools/list` entry of a tool: JSON Schemas from its zod schemas, and its annotations. */
 export function describeTool(tool: ToolDefinition): Tool {
+  // The title once, in the annotations, where every revision of the protocol has it.
   return {
     name: tool.name,
-    title: tool.annotations.title,
     description: tool.description,
     inputSchema: jsonSchema(tool.input as unknown as z.ZodType, "input") as Tool["inputSchema"],
     outputSchema: jsonSchema(tool.output as unknown as z.ZodType, "output") as Tool["outputSchema"],
@@ -35,8 +35,9 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, u
  * `additionalProperties: false` (it tells an agent nothing: the server writes
  * the results, and it is repeated on every object) and without the fields'
  * descriptions (the tool's description says what it returns, and the names are
- * Conductor v2's; every session would pay for them). The full schema, with its
- * descriptions, still checks every result.
+ * Conductor v2's; every session would pay for them), and which fields of a
+ * nested object are always there (the top level says it). The full schema,
+ * with its descriptions, still checks every result.
  */
 function leanOutput(node: unknown, depth = 0): unknown {
   if (Array.isArray(node)) return node.map((n) => leanOutput(n, depth + 1));
@@ -45,6 +46,7 @@ function leanOutput(node: unknown, depth = 0): unknown {
   for (const [key, value] of Object.entries(node)) {
     if (key === "additionalProperties" && value === false) continue;
     if (key === "description" && depth > 0 && typeof value === "string") continue;
+    if (key === "required" && depth > 0 && Array.isArray(value)) continue;
     out[key] = leanOutput(value, depth + 1);
   }
   return out;
@@ -56,8 +58,9 @@ function leanOutput(node: unknown, depth = 0): unknown {
  * does): a filter that takes one value or a list (`anyOf` of a schema and an
  * array of it) is shown as the list; a time that may be text or epoch
  * milliseconds (`anyOf` of a string and an integer) as the text; and the
- * length bounds of strings are left out (an agent never comes near them, and
- * every session would pay for them).
+ * length bounds of strings and `additionalProperties: false` are left out (an
+ * agent never comes near the bounds, the server names an unknown argument
+ * when it refuses it, and every session would pay for them).
  */
 function leanInput(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(leanInput);
@@ -75,6 +78,8 @@ function leanInput(node: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(n)) {
     if ((key === "minLength" || key === "maxLength") && n.type === "string") continue;
+    // A closed object of arguments: the server refuses unknown arguments itself, naming them.
+    if (key === "additionalProperties" && value === false) continue;
     out[key] = leanInput(value);
   }
   return out;

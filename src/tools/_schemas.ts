@@ -11,13 +11,11 @@
 import { z } from "zod";
 import { payload } from "../core/private.ts";
 
-export const applicationName = z.string().min(1).max(256).describe(
-  "Application name (from list_applications).",
-);
+/** The `application_name` argument (its name says it all: `list_applications` gives the names). */
+export const applicationName: z.ZodString = z.string().min(1).max(256);
 
-export const workflowId = z.string().min(1).max(1024).describe(
-  "Workflow id (from list_workflows).",
-);
+/** The `workflow_id` argument (`list_workflows` gives the ids). */
+export const workflowId: z.ZodString = z.string().min(1).max(1024);
 
 const text = z.string();
 const int = z.number().int();

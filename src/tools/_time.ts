@@ -38,4 +38,4 @@ export const timeArg = (what: string): z.ZodType<string | undefined, string | nu
       return z.NEVER;
     }
     return new Date(ms).toISOString();
-  }).optional().describe(`${what} (15m, 2h, 7d ago; ISO 8601; or epoch ms).`);
+  }).optional().describe(`${what} (ISO 8601, epoch ms, or 15m/2h/7d ago).`);

@@ -18,7 +18,7 @@ export const workflowIds = z.array(workflowId).min(1).max(
 
 /** The `dry_run` argument: on unless set to false. */
 export const dryRun = z.boolean().optional().describe(
-  "Default true: only report what would change. Repeat with false to apply.",
+  "Default true: report only. false applies.",
 );
 
 /** One workflow of a bulk answer. */

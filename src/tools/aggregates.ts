@@ -26,7 +26,7 @@ const name = (max: number) => z.string().min(1).max(max);
 /** A filter of one value or a list (any matches). */
 function oneOrMany(max: number, what: string) {
   return z.union([name(max), z.array(name(max)).min(1).max(100)]).optional().describe(
-    `${what} (a value or a list).`,
+    `${what} (one or a list).`,
   );
 }
 
@@ -35,14 +35,13 @@ const list = (v: string | string[] | undefined): string[] | undefined =>
 
 const flag = (what: string) => z.boolean().optional().describe(what);
 const bucket = z.number().int().min(1).max(31_622_400_000).optional().describe(
-  "Also group by creation time in buckets of this many milliseconds (e.g. 3600000 for hours); the group's " +
-    "time_bucket is the bucket's start in epoch ms.",
+  "Also group by creation time in buckets of this many ms (time_bucket: the bucket's start, epoch ms).",
 );
 
 const statusList = z.union([
   z.enum(WORKFLOW_STATUSES),
   z.array(z.enum(WORKFLOW_STATUSES)).min(1).max(10),
-]).optional().describe("Only these statuses (a value or a list).");
+]).optional().describe("Only these statuses (one or a list).");
 
 const workflowInput = z.strictObject({
   application_name: applicationName,
@@ -52,7 +51,7 @@ const workflowInput = z.strictObject({
   group_by_executor_id: flag("Group by executor."),
   group_by_application_version: flag("Group by application version."),
   group_by_application_name: flag("Group by application name."),
-  select_count: flag("Count the workflows of each group (the default when no select_* is set)."),
+  select_count: flag("Count each group's workflows (the default)."),
   select_min_created_at: flag("The earliest creation time of each group."),
   select_max_queue_wait_ms: flag("The longest queue wait (dequeue minus creation) of each group."),
   select_max_total_latency_ms: flag("The longest creation-to-completion time of each group."),
@@ -68,12 +67,12 @@ const workflowInput = z.strictObject({
   forked_from: oneOrMany(1024, "Only forks of this workflow id"),
   parent_workflow_id: oneOrMany(1024, "Only children of this workflow id"),
   schedule_name: oneOrMany(512, "Only workflows started by this schedule"),
-  start_time: timeArg("Only workflows created at or after this time"),
-  end_time: timeArg("Only workflows created at or before this time"),
-  completed_after: timeArg("Only workflows completed at or after this time"),
-  completed_before: timeArg("Only workflows completed at or before this time"),
-  dequeued_after: timeArg("Only workflows dequeued at or after this time"),
-  dequeued_before: timeArg("Only workflows dequeued at or before this time"),
+  start_time: timeArg("Created at or after"),
+  end_time: timeArg("Created at or before"),
+  completed_after: timeArg("Completed at or after"),
+  completed_before: timeArg("Completed at or before"),
+  dequeued_after: timeArg("Dequeued at or after"),
+  dequeued_before: timeArg("Dequeued at or before"),
   was_forked_from: flag("Only workflows a fork was made from (true), or none was (false)."),
   has_parent: flag("Only child workflows (true), or only top-level ones (false)."),
 });
@@ -132,11 +131,11 @@ const groupText = (g: Record<string, string | null>) =>
 /** `get_workflow_aggregates`. */
 export const getWorkflowAggregates = defineTool({
   name: "get_workflow_aggregates",
-  description: "Count and time an application's workflows, computed server-side (exact over any number of " +
-    "workflows): group by status, name, queue, executor, application version or name, and optionally by time " +
-    "bucket (time_bucket_size_ms); select count, earliest creation, longest queue wait or longest total latency; " +
-    "filter like list_workflows (status, name, time range, ...). At least one group_by_* is required. Example: " +
-    "group_by_status and group_by_name with start_time '24h' for what ran and failed today.",
+  description: "Counts and latencies of an application's workflows, computed server-side (exact at any scale): " +
+    "group by status, name, queue, executor, version or application (at least one group_by_*), " +
+    "optionally per time bucket; select count, earliest creation, longest queue wait or total " +
+    "latency; filter like list_workflows. E.g. group_by_status and group_by_name with start_time " +
+    "'24h'.",
   input: workflowInput,
   output: z.object({
     application: z.string(),
@@ -175,25 +174,24 @@ export const getWorkflowAggregates = defineTool({
 /** `get_step_aggregates`. */
 export const getStepAggregates = defineTool({
   name: "get_step_aggregates",
-  description: "Count and time an application's steps, computed server-side: group by step name " +
-    "(group_by_function_name) and/or status (SUCCESS, ERROR) and optionally by completion time bucket; select " +
-    "count and longest duration. Use it to find which step fails most, or is slowest; then list_workflows and " +
-    "list_steps for examples.",
+  description: "Count and time an application's steps server-side: group by step name (group_by_function_name) " +
+    "and/or status (SUCCESS, ERROR), optionally per completion time bucket; select count and longest " +
+    "duration. Finds the step that fails most or is slowest; then list_workflows and list_steps.",
   input: z.strictObject({
     application_name: applicationName,
     group_by_function_name: flag("Group by step name."),
     group_by_status: flag("Group by step status (SUCCESS or ERROR)."),
-    select_count: flag("Count the steps of each group (the default when no select_* is set)."),
+    select_count: flag("Count each group's steps (the default)."),
     select_max_duration_ms: flag("The longest duration of each group."),
     time_bucket_size_ms: bucket.describe(
-      "Also group by completion time in buckets of this many milliseconds; time_bucket is the bucket's start.",
+      "Also group by completion time in buckets of this many ms (time_bucket: the bucket's start).",
     ),
     status: z.union([z.enum(["SUCCESS", "ERROR"]), z.array(z.enum(["SUCCESS", "ERROR"])).min(1).max(2)]).optional()
       .describe("Only steps with this status (SUCCESS or ERROR)."),
     step_name: oneOrMany(512, "Only steps of this name"),
     workflow_id_prefix: oneOrMany(1024, "Only steps of workflows whose id starts with this"),
-    completed_after: timeArg("Only steps completed at or after this time"),
-    completed_before: timeArg("Only steps completed at or before this time"),
+    completed_after: timeArg("Completed at or after"),
+    completed_before: timeArg("Completed at or before"),
   }),
   output: z.object({
     application: z.string(),

@@ -17,10 +17,10 @@ import { pairs } from "./_render.ts";
 /** `list_applications`. */
 export const listApplications = defineTool({
   name: "list_applications",
-  description: "List the DBOS applications you can inspect, with their status. Call this first: every " +
-    "other workflow tool takes an application_name from here, and only applications whose status is " +
-    "AVAILABLE (an executor is connected to Conductor, or in system-database mode, its database answers) can " +
-    "answer workflow queries; an UNAVAILABLE one may say why in `reason`. Next: list_workflows or list_executors.",
+  description: "The DBOS applications you can inspect, with their status. Call it first: the other tools take " +
+    "an application_name from here, and only AVAILABLE ones (an executor connected, or in " +
+    "system-database mode a database that answers) answer workflow queries; an UNAVAILABLE one may " +
+    "say why (reason). Next: list_workflows.",
   input: z.strictObject({}),
   output: z.object({
     applications: z.array(applicationShape),
@@ -61,10 +61,9 @@ export const DERIVED_EXECUTORS_NOTE =
 /** `list_executors`. */
 export const listExecutors = defineTool({
   name: "list_executors",
-  description: "List the executors (running processes) of one application: id, version, host, health " +
-    "(HEALTHY, DISCONNECTED, DEAD) and last heartbeat. Use it when an application is UNAVAILABLE or " +
-    "workflows seem stuck, to see which processes are connected and on which application version. In " +
-    "system-database mode the list is derived from workflow records (see note): last activity and PENDING " +
+  description: "An application's executors (processes): id, version, host, health (HEALTHY, DISCONNECTED, " +
+    "DEAD), last heartbeat. Use it when an application is UNAVAILABLE or work seems stuck. In " +
+    "system-database mode it is derived from workflow records (see note): last activity and PENDING " +
     "workflows held, no health.",
   input: z.strictObject({ application_name: applicationName }),
   output: z.object({

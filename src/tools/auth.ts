@@ -17,9 +17,9 @@ function loginOf(ctx: ToolContext): LoginService {
 /** `login`: starts the device login and returns the URL at once. */
 export const login = defineTool({
   name: "login",
-  description: "Start logging in to DBOS Cloud (needed before any Conductor tool works). Returns at once " +
-    "with a URL and a code: show the URL to the user and ask them to open it and confirm the code, then " +
-    "call login_complete. Call this when a tool says the login is missing or expired.",
+  description: "Start logging in to DBOS Cloud, when a tool says the login is missing or expired. Returns at " +
+    "once with a URL and a code: ask the user to open the URL and confirm the code, then call " +
+    "login_complete.",
   input: z.strictObject({}),
   output: z.object({
     status: z.literal("pending_user"),
@@ -50,9 +50,9 @@ export const login = defineTool({
 /** `login_complete`: waits a bounded time for the user to finish logging in. */
 export const loginComplete = defineTool({
   name: "login_complete",
-  description: "Finish the login started by `login`, after the user has opened the URL and confirmed. " +
-    "Waits up to about 20 seconds; if the user has not finished yet it answers status 'pending': call it " +
-    "again. On success the credentials are saved and every other tool works; next, call list_applications.",
+  description: "Finish the login started by `login` once the user has confirmed. Waits about 20 s; answers " +
+    "status 'pending' if the user has not finished: call it again. On success call " +
+    "list_applications.",
   input: z.strictObject({}),
   output: z.object({
     status: z.enum(["complete", "pending"]),
@@ -102,8 +102,8 @@ export const loginComplete = defineTool({
  */
 export const logout = defineTool({
   name: "logout",
-  description: "Log out of DBOS Cloud: revokes the saved refresh token and deletes the credentials file. " +
-    "Use only when the user asks to log out or to switch accounts; afterwards call login to log in again.",
+  description: "Log out of DBOS Cloud: revokes the refresh token and deletes the credentials file. Only when " +
+    "the user asks (e.g. to switch accounts); then login again.",
   input: z.strictObject({}),
   output: z.object({ revoked: z.boolean(), removed: z.boolean(), message: z.string() }),
   annotations: {

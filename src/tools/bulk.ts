@@ -118,9 +118,9 @@ const render = (r: BulkOutput) =>
 /** `bulk_cancel_workflows`. */
 export const bulkCancelWorkflows = defineTool({
   name: "bulk_cancel_workflows",
-  description: "Cancel up to 500 workflows at once (PENDING, ENQUEUED and DELAYED ones become CANCELLED, at their " +
-    "next step; finished ones are left). Dry run by default: it lists what would change. Interrupts work: show " +
-    "the dry run to the user, then call again with dry_run: false. Undo with bulk_resume_workflows.",
+  description: "Cancel up to 500 workflows (PENDING, ENQUEUED, DELAYED ones become CANCELLED at their next " +
+    "step). Dry run by default, listing what would change: show it to the user, then call again with " +
+    "dry_run: false. Undo with bulk_resume_workflows.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_ids: workflowIds,
@@ -154,8 +154,8 @@ export const bulkCancelWorkflows = defineTool({
 export const bulkResumeWorkflows = defineTool({
   name: "bulk_resume_workflows",
   description: "Resume up to 500 CANCELLED, ENQUEUED, DELAYED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflows from " +
-    "their last completed step (finished ones are left). Dry run by default; then call again with dry_run: false. " +
-    "Follow them with list_workflows.",
+    "their last completed step. Dry run by default; then dry_run: false. Follow them with " +
+    "list_workflows.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_ids: workflowIds,
@@ -188,9 +188,9 @@ export const bulkResumeWorkflows = defineTool({
 /** `bulk_delete_workflows`. */
 export const bulkDeleteWorkflows = defineTool({
   name: "bulk_delete_workflows",
-  description: "IRREVERSIBLE: permanently delete up to 500 workflows and their recorded steps, inputs and outputs " +
-    "(with delete_children, their child workflows too). A running workflow should be cancelled first. Dry run by " +
-    "default: show it to the user, then call again with dry_run: false.",
+  description: "IRREVERSIBLE: permanently delete up to 500 workflows with their steps, inputs and outputs " +
+    "(delete_children: their children too); cancel running ones first. Dry run by default: show it " +
+    "to the user, then call again with dry_run: false.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_ids: workflowIds,
@@ -227,10 +227,10 @@ const forkOutput = bulkOutput.extend({
 /** `fork_from_failure`. */
 export const forkFromFailure = defineTool({
   name: "fork_from_failure",
-  description: "Retry up to 500 workflows after a fix: each is forked into a new workflow that reuses the recorded " +
-    "outputs of the steps before its restart step and runs from there. Pick exactly one of from_last_failure " +
-    "(the last step that failed), from_last_step, from_step, from_step_name. Find candidates with list_workflows " +
-    "(status ERROR). Dry run by default; then dry_run: false. Follow the new ids with get_workflow.",
+  description: "Retry up to 500 workflows after a fix: each is forked into a new workflow that reuses the " +
+    "outputs of the steps before its restart step. Pick one of from_last_failure, from_last_step, " +
+    "from_step, from_step_name. Candidates: list_workflows with status ERROR. Dry run by default; " +
+    "then dry_run: false; follow the new ids with get_workflow.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_ids: workflowIds,

@@ -40,8 +40,8 @@ const ref = z.strictObject({ application_name: applicationName, workflow_id: wor
 /** `get_workflow_events`. */
 export const getWorkflowEvents = defineTool({
   name: "get_workflow_events",
-  description: "List the events a workflow published with setEvent: each key and its latest value (clipped to " +
-    "about 1 KB). Use it to see a workflow's reported progress or results that callers wait for with getEvent.",
+  description: "The events a workflow published with setEvent: each key and its latest value (clipped): its " +
+    "reported progress, or results callers wait for with getEvent.",
   input: ref,
   output: z.object({
     application: z.string(),
@@ -78,9 +78,8 @@ export const getWorkflowEvents = defineTool({
 /** `get_workflow_notifications`. */
 export const getWorkflowNotifications = defineTool({
   name: "get_workflow_notifications",
-  description: "List the messages sent to a workflow (send/recv), oldest first: topic, message (clipped to about " +
-    "1 KB), when it was sent, and whether the workflow has consumed it. Use it when a workflow waits in recv, to " +
-    "see whether its message arrived.",
+  description: "The messages sent to a workflow (send/recv), oldest first: topic, message (clipped), when sent, " +
+    "whether consumed. Use it when a workflow waits in recv, to see whether its message arrived.",
   input: ref,
   output: z.object({
     application: z.string(),
@@ -129,9 +128,9 @@ export const getWorkflowNotifications = defineTool({
 /** `get_workflow_streams`. */
 export const getWorkflowStreams = defineTool({
   name: "get_workflow_streams",
-  description: "List the streams a workflow wrote (writeStream): each key with its first values (max_values, " +
-    "each clipped to about 1 KB), how many values it holds, and (in system-database mode) whether it was closed. " +
-    "Use it to see what a streaming workflow produced so far.",
+  description: "The streams a workflow wrote (writeStream): each key with its first values (max_values, each " +
+    "clipped), how many it holds, and (system-database mode) whether it is closed. Shows what a " +
+    "streaming workflow produced so far.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_id: workflowId,
@@ -197,17 +196,17 @@ const FORMAT = "DBOS's export format: base64 of gzipped JSON (an array of {workf
 /** `export_workflow`. */
 export const exportWorkflow = defineTool({
   name: "export_workflow",
-  description: "Export a workflow (with export_children, its child workflows too) and all its recorded steps, " +
-    "events and streams as DBOS's serialized form, to copy a production failure into a development application " +
-    "(DBOS import). Long exports come in parts within the answer budget: call again with byte_offset set to " +
-    "next_byte_offset and concatenate the parts until complete is true.",
+  description: "Export a workflow (export_children: its children too) with its steps, events and streams in " +
+    "DBOS's serialized form, to copy a production failure into a development application " +
+    "(import_workflow). Long exports come in parts: call again with byte_offset = next_byte_offset " +
+    "and join the parts until complete.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_id: workflowId,
     export_children: z.boolean().optional().describe("Also export the workflows it started (default false)."),
     byte_offset: z.number().int().min(0).optional().describe("Start of this part (next_byte_offset of the last)."),
     max_bytes: z.number().int().min(256).optional().describe(
-      "At most this many bytes in this part (default: as many as the answer budget holds).",
+      "Most bytes in this part (default: what the budget holds).",
     ),
   }),
   output: z.object({

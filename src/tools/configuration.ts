@@ -42,9 +42,9 @@ function scheduleLine(s: ScheduleView): string {
 /** `list_schedules`. */
 export const listSchedules = defineTool({
   name: "list_schedules",
-  description: "List an application's workflow schedules: name, workflow, cron expression, status (ACTIVE or " +
-    "PAUSED), last firing and context (clipped). Filter by status, workflow_name or schedule_name_prefix. Use it " +
-    "to see what runs on a timer, or why a scheduled workflow did not run (PAUSED).",
+  description: "An application's workflow schedules: name, workflow, cron, status (ACTIVE, PAUSED), last " +
+    "firing, context. Filter by status, workflow_name, schedule_name_prefix. Use it to see what runs " +
+    "on a timer, or why a scheduled workflow did not run.",
   input: z.strictObject({
     application_name: applicationName,
     status: z.preprocess(
@@ -81,8 +81,8 @@ export const listSchedules = defineTool({
 /** `get_schedule`. */
 export const getSchedule = defineTool({
   name: "get_schedule",
-  description: "Get one workflow schedule by name, with its context: workflow, cron expression, time zone, " +
-    "status, last firing, automatic backfill. Next: list_workflows with schedule_name to see its runs.",
+  description: "One schedule by name, with its context: workflow, cron, time zone, status, last firing, " +
+    "automatic backfill. Its runs: list_workflows with schedule_name.",
   input: z.strictObject({
     application_name: applicationName,
     schedule_name: z.string().min(1).max(512).describe("Schedule name, as list_schedules returns it."),
@@ -102,9 +102,8 @@ export const getSchedule = defineTool({
 /** `list_application_versions`. */
 export const listApplicationVersions = defineTool({
   name: "list_application_versions",
-  description: "List an application's registered versions, newest first: name (as workflows record it in " +
-    "appVersion), when it became the latest, when it was registered. The first is the current version; fork or " +
-    "resume onto another with fork_workflow's application_version.",
+  description: "An application's registered versions, newest (current) first: name (a workflow's appVersion), " +
+    "when it became latest, when registered. Fork or resume onto another with application_version.",
   input: z.strictObject({ application_name: applicationName }),
   output: z.object({
     application: z.string(),
@@ -145,9 +144,9 @@ export function queueLimits(q: QueueView | Queue): string {
 /** `get_queue`. */
 export const getQueue = defineTool({
   name: "get_queue",
-  description: "Get one queue's configuration (concurrency, worker concurrency, rate limit, partitioning, " +
-    "polling interval) and what is on it now: workflows ENQUEUED (waiting) and PENDING (running), and the " +
-    "creation time of the oldest waiting one. Use it when work on a queue seems stuck.",
+  description: "One queue's configuration (concurrency, worker concurrency, rate limit, partitioning, polling) " +
+    "and what is on it: ENQUEUED (waiting) and PENDING (running) workflows, and the oldest waiting " +
+    "one's creation time. Use it when a queue seems stuck.",
   input: z.strictObject({
     application_name: applicationName,
     queue_name: z.string().min(1).max(512).describe("Queue name, as list_queues returns it."),

@@ -14,9 +14,9 @@ import { confirmOrStop } from "./_writes.ts";
 /** `delete_workflow`. */
 export const deleteWorkflow = defineTool({
   name: "delete_workflow",
-  description: "IRREVERSIBLE: permanently delete a workflow and its recorded steps, inputs and outputs (with " +
-    "delete_children, its child workflows too). Cancel a running workflow first. Confirm with the user. For many " +
-    "workflows use bulk_delete_workflows.",
+  description: "IRREVERSIBLE: permanently delete a workflow with its steps, inputs and outputs " +
+    "(delete_children: its children too). Cancel a running one first; confirm with the user. Many at " +
+    "once: bulk_delete_workflows.",
   input: workflowRef.extend({
     delete_children: z.boolean().optional().describe("Also delete its child workflows (default false)."),
   }),

@@ -92,9 +92,9 @@ export async function exportedWorkflows(serialized: string): Promise<ExportedWor
 /** `import_workflow`. */
 export const importWorkflow = defineTool({
   name: "import_workflow",
-  description: "Import a workflow that export_workflow took from another application (or another deployment): " +
-    "its status, steps and the children exported with it, under the same ids. Use it to move or replay a " +
-    "workflow elsewhere. Conductor mode only (the DBOS client has no import). Then get_workflow shows it.",
+  description: "Import a workflow taken by export_workflow from another application or deployment: its status, " +
+    "steps and exported children, same ids. Conductor mode only (the DBOS client has no import). " +
+    "Then get_workflow shows it.",
   input: z.strictObject({
     application_name: applicationName,
     serialized_workflow: z.string().min(1).max(MAX_SERIALIZED).describe(

@@ -35,11 +35,10 @@ const ERROR_SAMPLE = 200;
 /** `summarize_workflows`. */
 export const summarizeWorkflows = defineTool({
   name: "summarize_workflows",
-  description: "Summarize an application's workflows in a time window (default: the last hour) in one " +
-    "call: exact counts by status and by workflow name (computed server-side, over any number of workflows), " +
-    "the most common errors among the latest failures grouped by message with counts, example ids and the step " +
-    "that failed, and the longest latency per workflow name. Use it first for questions like 'what failed in the " +
-    "last hour and why?'; then get_workflow (include_steps: true) on an example id.",
+  description: "One-call summary of a time window (default: last hour): exact counts by status and name, the " +
+    "commonest errors of the latest failures (grouped by message, with counts, example ids and " +
+    "failing step), the longest latency per name. Use it first for 'what failed and why?'; then " +
+    "get_workflow (include_steps).",
   input: z.strictObject({
     application_name: applicationName,
     start_time: timeArg("Window start (default 1h ago)"),
@@ -186,10 +185,10 @@ const OLDEST_LOOKUPS = 20;
 /** `list_queues`. */
 export const listQueues = defineTool({
   name: "list_queues",
-  description: "List an application's queues from DBOS's queue records: each one's configuration (concurrency, " +
-    "worker concurrency, rate limit, partitioning) and what is on it now, counted exactly server-side: workflows " +
-    "ENQUEUED (waiting) and PENDING (running), and the age of the oldest waiting one. Use it when work seems " +
-    "stuck or slow; then get_queue, or list_workflows with queue_name and status ENQUEUED to see what waits.",
+  description: "An application's queues: configuration (concurrency, worker concurrency, rate limit, " +
+    "partitioning) and what is on each now, counted server-side: ENQUEUED (waiting), PENDING " +
+    "(running), age of the oldest waiting. Use it when work seems stuck; then get_queue, or " +
+    "list_workflows with queue_name and status ENQUEUED.",
   input: z.strictObject({ application_name: applicationName }),
   output: z.object({
     application: z.string(),
@@ -280,9 +279,8 @@ export const listQueues = defineTool({
 /** `workflow_tree`. */
 export const workflowTree = defineTool({
   name: "workflow_tree",
-  description: "Show a workflow's parent and the tree of child workflows it started (through its steps), " +
-    "to a bounded depth, with each one's status and error. Use it to find which child failed in a " +
-    "parent/child workflow; then get_workflow on that child.",
+  description: "A workflow's parent and the tree of children it started, to a bounded depth, with each one's " +
+    "status and error: finds which child failed; then get_workflow on it.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_id: workflowId,

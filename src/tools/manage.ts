@@ -84,10 +84,9 @@ async function confirmChange(
 /** `cancel_workflow`. */
 export const cancelWorkflow = defineTool({
   name: "cancel_workflow",
-  description: "Cancel a PENDING or ENQUEUED workflow: it becomes CANCELLED and stops at its next step " +
-    "boundary (a step already running finishes). Interrupts work in production: confirm with the user " +
-    "first. With cancel_children, its child workflows are cancelled too. It can be restarted later with " +
-    "resume_workflow.",
+  description: "Cancel a PENDING or ENQUEUED workflow: it becomes CANCELLED at its next step boundary " +
+    "(cancel_children: its children too). Interrupts production work: confirm with the user first. " +
+    "Undo with resume_workflow.",
   input: workflowRef.extend({
     cancel_children: z.boolean().optional().describe("Also cancel the workflows it started (default false)."),
   }),
@@ -124,9 +123,9 @@ export const cancelWorkflow = defineTool({
 /** `resume_workflow`. */
 export const resumeWorkflow = defineTool({
   name: "resume_workflow",
-  description: "Resume a CANCELLED workflow (it restarts from its last completed step) or start an " +
-    "ENQUEUED one now, bypassing its queue (or, with queue_name, put it back on that queue). Other states are " +
-    "refused. Then poll get_workflow to see it finish.",
+  description: "Resume a CANCELLED workflow from its last completed step, or start an ENQUEUED one now, " +
+    "bypassing its queue (queue_name: back onto that queue). Other states are refused. Then follow " +
+    "it with get_workflow.",
   input: workflowRef.extend({
     queue_name: z.string().min(1).max(512).optional().describe(
       "Re-enqueue it on this queue instead of running it at once.",
@@ -162,10 +161,9 @@ export const resumeWorkflow = defineTool({
 /** `fork_workflow`. */
 export const forkWorkflow = defineTool({
   name: "fork_workflow",
-  description: "Start a new workflow that re-runs an existing one from step start_step, reusing the " +
-    "recorded outputs of all earlier steps (find step ids with list_steps). Use it to retry a failed " +
-    "workflow from the failing step after a fix, optionally on another application_version. Returns the " +
-    "new workflow's id: follow it with get_workflow.",
+  description: "Start a new workflow that re-runs one from step start_step (ids from list_steps), reusing the " +
+    "recorded outputs of earlier steps: retry a failed workflow from the failing step after a fix, " +
+    "optionally on another application_version. Returns the new id: follow it with get_workflow.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_id: workflowId,

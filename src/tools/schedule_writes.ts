@@ -47,10 +47,9 @@ function stateTool(action: "pause" | "resume") {
   return defineTool({
     name: `${action}_schedule`,
     description: pause
-      ? "Pause a schedule: it starts no workflow until resume_schedule (runs it misses are not made up, unless " +
-        "you backfill_schedule them). Workflows already started go on."
-      : "Resume a paused schedule: it fires again at its next cron time. Missed runs are not made up: use " +
-        "backfill_schedule for those.",
+      ? "Pause a schedule: it starts no workflow until resume_schedule (backfill_schedule makes up missed " +
+        "runs). Workflows already started go on."
+      : "Resume a paused schedule: it fires again at its next cron time (backfill_schedule makes up missed runs).",
     input: scheduleRef,
     output: stateOutput,
     annotations: {

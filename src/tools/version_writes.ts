@@ -12,8 +12,8 @@ import { confirmOrStop } from "./_writes.ts";
 /** `set_latest_application_version`. */
 export const setLatestApplicationVersion = defineTool({
   name: "set_latest_application_version",
-  description: "Make a version the application's latest: the one whose executors resume workflows and recover " +
-    "them (e.g. to roll back a deploy). Find versions with list_application_versions.",
+  description: "Make a version the application's latest, whose executors resume and recover workflows (e.g. to " +
+    "roll back a deploy). Versions: list_application_versions.",
   input: z.strictObject({
     application_name: applicationName,
     version_name: z.string().min(1).max(512).describe("Version name (versionName)."),

@@ -46,7 +46,7 @@ function oneOrManyError(issue: { input?: unknown }): string | undefined {
 /** A filter that takes one value or a list of them (any matches); `max` bounds each value's length. */
 function oneOrMany<T extends z.ZodType<string>>(item: T, what: string) {
   return z.union([item, z.array(item).min(1).max(100)], { error: oneOrManyError }).optional().describe(
-    `${what} (a value or a list).`,
+    `${what} (one or a list).`,
   );
 }
 
@@ -65,12 +65,12 @@ const listInput = z.strictObject({
   parent_workflow_id: oneOrMany(name(1024), "Only children of this workflow id"),
   workflow_id_prefix: oneOrMany(name(1024), "Only workflow ids starting with this"),
   schedule_name: oneOrMany(name(512), "Only workflows started by this schedule"),
-  start_time: timeArg("Only workflows created at or after this time"),
-  end_time: timeArg("Only workflows created at or before this time"),
-  completed_after: timeArg("Only workflows completed at or after this time"),
-  completed_before: timeArg("Only workflows completed at or before this time"),
-  dequeued_after: timeArg("Only workflows dequeued at or after this time"),
-  dequeued_before: timeArg("Only workflows dequeued at or before this time"),
+  start_time: timeArg("Created at or after"),
+  end_time: timeArg("Created at or before"),
+  completed_after: timeArg("Completed at or after"),
+  completed_before: timeArg("Completed at or before"),
+  dequeued_after: timeArg("Dequeued at or after"),
+  dequeued_before: timeArg("Dequeued at or before"),
   has_parent: z.boolean().optional().describe("Only child workflows (true) or only top-level ones (false)."),
   was_forked_from: z.boolean().optional().describe("Only workflows a fork was made from (true), or none was (false)."),
   queues_only: z.boolean().optional().describe("Only workflows that are on a queue."),
@@ -78,7 +78,7 @@ const listInput = z.strictObject({
     `Page size (default ${LIST_LIMIT.default}, at most ${LIST_LIMIT.max}).`,
   ),
   cursor: z.string().min(1).max(4096).optional().describe(
-    "Continue after the previous page: pass its next_cursor, with the same filters.",
+    "The previous page's next_cursor (same filters).",
   ),
   offset: z.number().int().min(0).max(10_000_000).optional().describe(
     "Workflows to skip (prefer cursor: offsets shift when workflows arrive).",
@@ -174,11 +174,10 @@ function listResult(
 /** `list_workflows`. */
 export const listWorkflows = defineTool({
   name: "list_workflows",
-  description: "List and filter an application's workflows (by status, name, time range such as " +
-    "start_time '1h', queue, user, version, id prefix, executor, ...). Returns a page (default 20) oldest " +
-    "first unless sort_desc is true, and next_cursor when there are more. Typical use: status ERROR, " +
-    "start_time '24h', sort_desc true to find recent failures (or summarize_workflows for counts and error " +
-    "groups). Next: get_workflow for details, list_steps to see where it failed.",
+  description: "List an application's workflows, filtered (status, name, time range such as start_time '1h', " +
+    "queue, user, version, id prefix, executor, ...), a page at a time (default 20, oldest first " +
+    "unless sort_desc) with next_cursor. For recent failures: status ERROR, start_time '24h', " +
+    "sort_desc. Next: get_workflow, list_steps.",
   input: listInput,
   output: z.object({
     application: z.string(),
@@ -251,17 +250,16 @@ const getInput = z.strictObject({
   application_name: applicationName,
   workflow_id: workflowId,
   full: z.boolean().optional().describe(
-    "Show input, output and error whole instead of clipped to about 1 KB each (the answer stays within " +
-      "its total budget: page through a large field with fields and byte_offset).",
+    "Whole input, output and error, not clipped to 1 KB (see byte_offset).",
   ),
   fields: z.array(z.enum(PAYLOAD_FIELDS)).min(1).max(3).optional().describe(
     "Only these payload fields (default all three), e.g. ['error'].",
   ),
   byte_offset: z.number().int().min(0).optional().describe(
-    "With one field in fields: start that field at this byte, to read a large value in parts.",
+    "With one field in fields: start it at this byte (read a large value in parts).",
   ),
   include_steps: z.boolean().optional().describe(
-    "Also return the steps (each clipped), with the failing step marked and child workflows linked.",
+    "Also the steps (clipped), the failing one marked, children linked.",
   ),
 });
 
@@ -302,10 +300,10 @@ function selectPayload(w: WorkflowView, args: GetArgs, ctx: ToolContext, budget:
 /** `get_workflow`. */
 export const getWorkflow = defineTool({
   name: "get_workflow",
-  description: "Get one workflow's record: status, name, input, output, error, times, queue, executor, " +
-    "version, fork origin and parent. Payloads are clipped to about 1 KB each unless full is true. With " +
-    "include_steps: true it also returns the steps, marking the failing one: the fastest way to see why a " +
-    "workflow failed. Next: fork_workflow from the failing step, or workflow_tree for its children.",
+  description: "One workflow's record: status, name, input, output, error, times, queue, executor, version, " +
+    "fork origin, parent; payloads clipped to about 1 KB unless full. With include_steps it adds the " +
+    "steps and marks the failing one: the fastest way to see why it failed. Next: fork_workflow from " +
+    "that step, or workflow_tree.",
   input: getInput,
   output: z.object({
     application: z.string(),
@@ -442,15 +440,14 @@ function clipStep(st: StepView, ctx: ToolContext): StepView {
 /** `list_steps`. */
 export const listSteps = defineTool({
   name: "list_steps",
-  description: "List a workflow's steps in order: step id (stepId), name, output or error, child " +
-    "workflow, start and end times. Use it to find the step where a workflow failed or stopped; pass a " +
-    "step id as start_step to fork_workflow to re-run from there. Outputs are clipped to about 1 KB each " +
-    "unless full is true; page long workflows with limit and offset.",
+  description: "A workflow's steps in order: stepId, name, output or error, child workflow, times. Use it to " +
+    "find where a workflow failed or stopped; pass a stepId as start_step to fork_workflow. Outputs " +
+    "clipped to about 1 KB unless full; page long workflows with limit and offset.",
   input: z.strictObject({
     application_name: applicationName,
     workflow_id: workflowId,
-    full: z.boolean().optional().describe("Show outputs and errors whole (within the answer budget)."),
-    limit: z.number().int().min(1).max(100_000).optional().describe("At most this many steps (default all)."),
+    full: z.boolean().optional().describe("Outputs and errors whole (within the budget)."),
+    limit: z.number().int().min(1).max(100_000).optional().describe("Most steps to return (default all)."),
     offset: z.number().int().min(0).max(10_000_000).optional().describe("Steps to skip."),
   }),
   output: z.object({
