@@ -60,3 +60,27 @@ Deno.test("cachedPackages() names the npm packages of a Deno cache, scoped ones 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the compile-only module that names system-database mode's npm packages is imported by nothing", async () => {
+  const importers: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(join(ROOT, dir))) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(rel);
+      else if (e.name.endsWith(".ts") && (await Deno.readTextFile(join(ROOT, rel))).includes("_npm_graph.ts")) {
+        importers.push(rel);
+      }
+    }
+  };
+  for (const dir of ["src", "plugins"]) await walk(dir);
+  assertEquals(importers, []);
+  const tasks = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks as Record<
+    string,
+    { command: string }
+  >;
+  const compiles = Object.entries(tasks).filter(([name]) => name.startsWith("compile"));
+  assert(compiles.length > 0);
+  for (const [name, task] of compiles) {
+    assert(task.command.includes("--include src/backends/sysdb/_npm_graph.ts"), `${name} embeds system-database mode`);
+  }
+});
