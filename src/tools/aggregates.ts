@@ -11,7 +11,7 @@
 import { z } from "zod";
 import { defineTool } from "../core/tool.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
-import { WORKFLOW_STATUSES, type WorkflowAggregatesQuery } from "../backends/backend.ts";
+import type { WorkflowAggregatesQuery } from "../backends/backend.ts";
 import { applicationName } from "./_schemas.ts";
 import {
   normalizeStepAggregate,
@@ -20,28 +20,14 @@ import {
   workflowAggregateShape,
 } from "./_schemas_reads.ts";
 import { timeArg } from "./_time.ts";
-
-const name = (max: number) => z.string().min(1).max(max);
-
-/** A filter of one value or a list (any matches). */
-function oneOrMany(max: number, what: string) {
-  return z.union([name(max), z.array(name(max)).min(1).max(100)]).optional().describe(
-    `${what} (one or a list).`,
-  );
-}
-
-const list = (v: string | string[] | undefined): string[] | undefined =>
-  v === undefined ? undefined : Array.isArray(v) ? v : [v];
+import { list, name, oneOrMany, workflowStatus } from "./_filters.ts";
 
 const flag = (what: string) => z.boolean().optional().describe(what);
 const bucket = z.number().int().min(1).max(31_622_400_000).optional().describe(
   "Also group by creation time in buckets of this many ms (time_bucket: the bucket's start, epoch ms).",
 );
 
-const statusList = z.union([
-  z.enum(WORKFLOW_STATUSES),
-  z.array(z.enum(WORKFLOW_STATUSES)).min(1).max(10),
-]).optional().describe("Only these statuses (one or a list).");
+const statusList = oneOrMany(workflowStatus, "Only these statuses");
 
 const workflowInput = z.strictObject({
   application_name: applicationName,
@@ -57,16 +43,16 @@ const workflowInput = z.strictObject({
   select_max_total_latency_ms: flag("The longest creation-to-completion time of each group."),
   time_bucket_size_ms: bucket,
   status: statusList,
-  name: oneOrMany(512, "Only workflows of this name"),
-  app_version: oneOrMany(512, "Only this application version"),
-  executor_id: oneOrMany(512, "Only workflows last run by this executor"),
-  queue_name: oneOrMany(512, "Only workflows on this queue"),
-  workflow_id_prefix: oneOrMany(1024, "Only workflow ids starting with this"),
+  name: oneOrMany(name(512), "Only workflows of this name"),
+  app_version: oneOrMany(name(512), "Only this application version"),
+  executor_id: oneOrMany(name(512), "Only workflows last run by this executor"),
+  queue_name: oneOrMany(name(512), "Only workflows on this queue"),
+  workflow_id_prefix: oneOrMany(name(1024), "Only workflow ids starting with this"),
   workflow_ids: z.array(name(1024)).min(1).max(500).optional().describe("Only these workflow ids."),
-  user: oneOrMany(512, "Only workflows started by this user"),
-  forked_from: oneOrMany(1024, "Only forks of this workflow id"),
-  parent_workflow_id: oneOrMany(1024, "Only children of this workflow id"),
-  schedule_name: oneOrMany(512, "Only workflows started by this schedule"),
+  user: oneOrMany(name(512), "Only workflows started by this user"),
+  forked_from: oneOrMany(name(1024), "Only forks of this workflow id"),
+  parent_workflow_id: oneOrMany(name(1024), "Only children of this workflow id"),
+  schedule_name: oneOrMany(name(512), "Only workflows started by this schedule"),
   start_time: timeArg("Created at or after"),
   end_time: timeArg("Created at or before"),
   completed_after: timeArg("Completed at or after"),
@@ -188,8 +174,8 @@ export const getStepAggregates = defineTool({
     ),
     status: z.union([z.enum(["SUCCESS", "ERROR"]), z.array(z.enum(["SUCCESS", "ERROR"])).min(1).max(2)]).optional()
       .describe("Only steps with this status (SUCCESS or ERROR)."),
-    step_name: oneOrMany(512, "Only steps of this name"),
-    workflow_id_prefix: oneOrMany(1024, "Only steps of workflows whose id starts with this"),
+    step_name: oneOrMany(name(512), "Only steps of this name"),
+    workflow_id_prefix: oneOrMany(name(1024), "Only steps of workflows whose id starts with this"),
     completed_after: timeArg("Completed at or after"),
     completed_before: timeArg("Completed at or before"),
   }),

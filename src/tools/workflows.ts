@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { defineTool, type ToolContext } from "../core/tool.ts";
-import { type Step, WORKFLOW_STATUSES, type WorkflowSearch } from "../backends/backend.ts";
+import type { Step, WorkflowSearch } from "../backends/backend.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
 import {
   applicationName,
@@ -18,39 +18,13 @@ import {
   type WorkflowView,
 } from "./_schemas.ts";
 import { timeArg } from "./_time.ts";
+import { list, name, oneOrMany, workflowStatus as status } from "./_filters.ts";
 import { answerBytes, byteLength, clip, clipFields, largestFitting, prefixBound } from "../core/budget.ts";
 import { createdMs, cursorAfter, decodeCursor, encodeCursor, type PageCursor, queryKey } from "./_cursor.ts";
 import { pairs, stepLine, workflowLine } from "./_render.ts";
 
 /** Default and largest page of `list_workflows`. */
 export const LIST_LIMIT = { default: 20, max: 500 } as const;
-
-const status = z.preprocess(
-  (v) => typeof v === "string" ? v.trim().toUpperCase() : v,
-  z.enum(WORKFLOW_STATUSES, {
-    error: () => `must be one of ${WORKFLOW_STATUSES.join(", ")}`,
-  }),
-);
-
-/**
- * What was wrong with a one-or-many filter value: the single value's problem, or for a list its first bad
- * item's (zod's own message for a failed union is only "Invalid input", which does not say what to fix).
- */
-function oneOrManyError(issue: { input?: unknown }): string | undefined {
-  const branches = (issue as { errors?: { message: string; path: PropertyKey[] }[][] }).errors ?? [];
-  const first = branches[Array.isArray(issue.input) ? 1 : 0]?.[0];
-  if (!first) return undefined;
-  return first.path.length ? `item ${first.path.map(String).join(".")}: ${first.message}` : first.message;
-}
-
-/** A filter that takes one value or a list of them (any matches); `max` bounds each value's length. */
-function oneOrMany<T extends z.ZodType<string>>(item: T, what: string) {
-  return z.union([item, z.array(item).min(1).max(100)], { error: oneOrManyError }).optional().describe(
-    `${what} (one or a list).`,
-  );
-}
-
-const name = (max: number) => z.string().min(1).max(max);
 
 const listInput = z.strictObject({
   application_name: applicationName,
@@ -89,9 +63,6 @@ const listInput = z.strictObject({
 });
 
 type ListArgs = z.output<typeof listInput>;
-
-const list = (v: string | string[] | undefined): string[] | undefined =>
-  v === undefined ? undefined : Array.isArray(v) ? v : [v];
 
 /** The v2 search filter of `list_workflows`' arguments (the official server's argument names). */
 function searchOf(args: ListArgs): WorkflowSearch {
