@@ -328,3 +328,31 @@ Deno.test("an environment variable Deno may not read keeps its default instead o
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("in production, a plugin's start-up failure reaches stderr through the redact plugin's rules", async () => {
+  const { LEAKED } = await import("./fixtures/plugins/leaky_setup_plugin.ts");
+  const dir = await Deno.makeTempDir({ prefix: "dbos-mcp-leaky-" });
+  try {
+    const plugin = new URL("./fixtures/plugins/leaky_setup_plugin.ts", import.meta.url).pathname;
+    const flags = ["--production", "--audit-log", `${dir}/audit.jsonl`, "--database-url", "postgres://u@127.0.0.1:9/x"];
+    const r = await run(["run", "-A", "--no-prompt", MOD, ...flags, "--plugin", plugin]);
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "cannot start: Could not load plugin");
+    assertStringIncludes(r.stderr, "cannot reach the tracker with token [REDACTED");
+    assert(!r.stderr.includes(LEAKED), r.stderr);
+    // The control: without the redact plugin, nothing knows the token is one.
+    const plain = await run([
+      "run",
+      "-A",
+      "--no-prompt",
+      MOD,
+      "--database-url",
+      "postgres://u@127.0.0.1:9/x",
+      "--plugin",
+      plugin,
+    ]);
+    assertStringIncludes(plain.stderr, LEAKED);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

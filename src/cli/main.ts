@@ -120,8 +120,11 @@ export async function main(args: string[]): Promise<number> {
   console.info = console.error;
   console.debug = console.error;
 
-  // The server's secrets, so that what this function writes to stderr is scrubbed of them too.
+  // The server's secrets, so that what this function writes to stderr is scrubbed of them too; with the redact
+  // plugin configured, its rules apply to these lines as well (the server's own log lines get them from the
+  // plugin once it is loaded; a start-up failure may come before that).
   const secrets = new SecretSet();
+  const clean = await stderrFilter(command.config, secrets);
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
     server = await createServer({ config: command.config, secrets });
@@ -131,7 +134,7 @@ export async function main(args: string[]): Promise<number> {
     const cause = err instanceof DbosMcpError ? err.cause : undefined;
     const hinted = cause instanceof DbosMcpError && cause.hint ? cause : err;
     const hint = hinted instanceof DbosMcpError && hinted.hint ? ` ${hinted.hint}` : "";
-    console.error(`dbos-mcp: cannot start: ${secrets.scrub(message + hint)}`);
+    console.error(`dbos-mcp: cannot start: ${clean(message + hint)}`);
     // A misconfiguration (e.g. an API key without --org) is a usage error, like a bad flag.
     return err instanceof ConfigError ? 2 : 1;
   }
@@ -164,10 +167,10 @@ export async function main(args: string[]): Promise<number> {
         idleTimeoutMs: command.config.httpIdleTimeoutMs,
         readTimeoutMs: command.config.httpReadTimeoutMs,
         allowedHosts: command.config.httpAllowedHosts,
-        log: (m) => console.error(`dbos-mcp: ${secrets.scrub(m)}`),
+        log: (m) => console.error(`dbos-mcp: ${clean(m)}`),
       });
     } catch (err) {
-      console.error(`dbos-mcp: cannot start: ${secrets.scrub(errorMessage(err))}`);
+      console.error(`dbos-mcp: cannot start: ${clean(errorMessage(err))}`);
       await server.close();
       return err instanceof DbosMcpError && err.code === "CONFIG" ? 2 : 1;
     }
@@ -175,4 +178,21 @@ export async function main(args: string[]): Promise<number> {
     await server.connect(new StdioLineTransport({ onEnd: () => stop(0) }));
   }
   return await stopped.promise;
+}
+
+/**
+ * What the command line writes to stderr goes through: the known secrets are
+ * scrubbed and, when the configuration loads the redact plugin, its rules
+ * apply too (with that plugin's options).
+ */
+async function stderrFilter(config: Config, secrets: SecretSet): Promise<(text: string) => string> {
+  if (!config.plugins.includes("redact")) return (text) => secrets.scrub(text);
+  try {
+    const { createRedactor } = await import("../../plugins/redact.ts");
+    const redactor = createRedactor(config.pluginOptions.redact ?? {});
+    return (text) => redactor.redactText(secrets.scrub(text));
+  } catch {
+    // Bad redact options: the plugin's own load reports them; scrub the known secrets meanwhile.
+    return (text) => secrets.scrub(text);
+  }
 }
