@@ -240,16 +240,32 @@ export const SEARCH_LIST_FIELDS = [
 /** One of {@linkcode SEARCH_LIST_FIELDS}. */
 export type SearchListField = typeof SEARCH_LIST_FIELDS[number];
 
+/** The time-window filters of {@linkcode WorkflowSearch} (ISO 8601), shared by searches and aggregates. */
+export const SEARCH_TIME_FIELDS = [
+  "startTime",
+  "endTime",
+  "completedAfter",
+  "completedBefore",
+  "dequeuedAfter",
+  "dequeuedBefore",
+] as const satisfies readonly (keyof WorkflowSearch)[];
+
 /**
- * The list filters of `filter` that hold a value, each without empty
- * strings: an empty list is no filter, so it is left out (the 5.2.11
+ * The values of a list filter without empty strings, or `undefined` when
+ * none is left: an empty list is no filter, so it is never sent (the 5.2.11
  * executor turns an empty array into invalid SQL).
  */
-export function searchLists(filter: WorkflowSearch): [SearchListField, string[]][] {
+export function nonEmptyList(values: readonly string[] | undefined): string[] | undefined {
+  const kept = values?.filter((v) => typeof v === "string" && v !== "");
+  return kept && kept.length > 0 ? kept : undefined;
+}
+
+/** The list filters of `filter` that hold a value (see {@linkcode nonEmptyList}). */
+export function searchLists(filter: Pick<WorkflowSearch, SearchListField>): [SearchListField, string[]][] {
   const out: [SearchListField, string[]][] = [];
   for (const key of SEARCH_LIST_FIELDS) {
-    const values = filter[key]?.filter((v) => typeof v === "string" && v !== "");
-    if (values && values.length > 0) out.push([key, values]);
+    const values = nonEmptyList(filter[key]);
+    if (values) out.push([key, values]);
   }
   return out;
 }

@@ -2,7 +2,8 @@
 // official server's list filters do, shared by the tools that filter
 // workflows.
 import { z } from "zod";
-import { WORKFLOW_STATUSES } from "../backends/backend.ts";
+import { WORKFLOW_STATUSES, type WorkflowSearch } from "../backends/backend.ts";
+import { timeArg } from "./_time.ts";
 
 /** A non-empty name of at most `max` characters. */
 export const name = (max: number): z.ZodString => z.string().min(1).max(max);
@@ -37,3 +38,30 @@ export const workflowStatus: z.ZodType<(typeof WORKFLOW_STATUSES)[number], strin
 /** A one-or-many filter's values as a list. */
 export const list = (v: string | string[] | undefined): string[] | undefined =>
   v === undefined ? undefined : Array.isArray(v) ? v : [v];
+
+/** The time-window filters of the tools that filter workflows, in the official server's argument names. */
+export const timeWindowArgs = {
+  start_time: timeArg("Created at or after"),
+  end_time: timeArg("Created at or before"),
+  completed_after: timeArg("Completed at or after"),
+  completed_before: timeArg("Completed at or before"),
+  dequeued_after: timeArg("Dequeued at or after"),
+  dequeued_before: timeArg("Dequeued at or before"),
+};
+
+/** The time window of parsed arguments, in v2's names. */
+export function timeWindowOf(
+  args: { [K in keyof typeof timeWindowArgs]?: string },
+): Pick<
+  WorkflowSearch,
+  "startTime" | "endTime" | "completedAfter" | "completedBefore" | "dequeuedAfter" | "dequeuedBefore"
+> {
+  return {
+    startTime: args.start_time,
+    endTime: args.end_time,
+    completedAfter: args.completed_after,
+    completedBefore: args.completed_before,
+    dequeuedAfter: args.dequeued_after,
+    dequeuedBefore: args.dequeued_before,
+  };
+}

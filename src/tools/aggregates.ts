@@ -20,7 +20,7 @@ import {
   workflowAggregateShape,
 } from "./_schemas_reads.ts";
 import { timeArg } from "./_time.ts";
-import { list, name, oneOrMany, workflowStatus } from "./_filters.ts";
+import { list, name, oneOrMany, timeWindowArgs, timeWindowOf, workflowStatus } from "./_filters.ts";
 
 const flag = (what: string) => z.boolean().optional().describe(what);
 const bucket = z.number().int().min(1).max(31_622_400_000).optional().describe(
@@ -53,12 +53,7 @@ const workflowInput = z.strictObject({
   forked_from: oneOrMany(name(1024), "Only forks of this workflow id"),
   parent_workflow_id: oneOrMany(name(1024), "Only children of this workflow id"),
   schedule_name: oneOrMany(name(512), "Only workflows started by this schedule"),
-  start_time: timeArg("Created at or after"),
-  end_time: timeArg("Created at or before"),
-  completed_after: timeArg("Completed at or after"),
-  completed_before: timeArg("Completed at or before"),
-  dequeued_after: timeArg("Dequeued at or after"),
-  dequeued_before: timeArg("Dequeued at or before"),
+  ...timeWindowArgs,
   was_forked_from: flag("Only workflows a fork was made from (true), or none was (false)."),
   has_parent: flag("Only child workflows (true), or only top-level ones (false)."),
 });
@@ -88,12 +83,7 @@ export function workflowAggregatesQuery(args: z.output<typeof workflowInput>): W
     forkedFrom: list(args.forked_from),
     parentWorkflowId: list(args.parent_workflow_id),
     scheduleName: list(args.schedule_name),
-    startTime: args.start_time,
-    endTime: args.end_time,
-    completedAfter: args.completed_after,
-    completedBefore: args.completed_before,
-    dequeuedAfter: args.dequeued_after,
-    dequeuedBefore: args.dequeued_before,
+    ...timeWindowOf(args),
     wasForkedFrom: args.was_forked_from,
     hasParent: args.has_parent,
   };

@@ -17,8 +17,7 @@ import {
   workflowShape,
   type WorkflowView,
 } from "./_schemas.ts";
-import { timeArg } from "./_time.ts";
-import { list, name, oneOrMany, workflowStatus as status } from "./_filters.ts";
+import { list, name, oneOrMany, timeWindowArgs, timeWindowOf, workflowStatus as status } from "./_filters.ts";
 import { answerBytes, byteLength, clip, clipFields, largestFitting, prefixBound } from "../core/budget.ts";
 import { createdMs, cursorAfter, decodeCursor, encodeCursor, type PageCursor, queryKey } from "./_cursor.ts";
 import { pairs, stepLine, workflowLine } from "./_render.ts";
@@ -39,12 +38,7 @@ const listInput = z.strictObject({
   parent_workflow_id: oneOrMany(name(1024), "Only children of this workflow id"),
   workflow_id_prefix: oneOrMany(name(1024), "Only workflow ids starting with this"),
   schedule_name: oneOrMany(name(512), "Only workflows started by this schedule"),
-  start_time: timeArg("Created at or after"),
-  end_time: timeArg("Created at or before"),
-  completed_after: timeArg("Completed at or after"),
-  completed_before: timeArg("Completed at or before"),
-  dequeued_after: timeArg("Dequeued at or after"),
-  dequeued_before: timeArg("Dequeued at or before"),
+  ...timeWindowArgs,
   has_parent: z.boolean().optional().describe("Only child workflows (true) or only top-level ones (false)."),
   was_forked_from: z.boolean().optional().describe("Only workflows a fork was made from (true), or none was (false)."),
   queues_only: z.boolean().optional().describe("Only workflows that are on a queue."),
@@ -78,12 +72,7 @@ function searchOf(args: ListArgs): WorkflowSearch {
     parentWorkflowId: list(args.parent_workflow_id),
     workflowIdPrefix: list(args.workflow_id_prefix),
     scheduleName: list(args.schedule_name),
-    startTime: args.start_time,
-    endTime: args.end_time,
-    completedAfter: args.completed_after,
-    completedBefore: args.completed_before,
-    dequeuedAfter: args.dequeued_after,
-    dequeuedBefore: args.dequeued_before,
+    ...timeWindowOf(args),
     hasParent: args.has_parent,
     wasForkedFrom: args.was_forked_from,
     queuesOnly: args.queues_only,

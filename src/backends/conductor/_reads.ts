@@ -16,6 +16,7 @@ import type {
   WorkflowNotification,
   WorkflowStream,
 } from "../backend.ts";
+import { nonEmptyList, SEARCH_TIME_FIELDS, searchLists } from "../backend.ts";
 
 /** The boolean fields of `WorkflowAggregatesBody`. */
 const WORKFLOW_AGGREGATE_FLAGS = [
@@ -30,38 +31,8 @@ const WORKFLOW_AGGREGATE_FLAGS = [
   "selectMaxQueueWaitMs",
   "selectMaxTotalLatencyMs",
 ] as const;
-/** Its optional scalar filters. */
-const WORKFLOW_AGGREGATE_SCALARS = [
-  "wasForkedFrom",
-  "hasParent",
-  "timeBucketSizeMs",
-  "startTime",
-  "endTime",
-  "completedAfter",
-  "completedBefore",
-  "dequeuedAfter",
-  "dequeuedBefore",
-] as const;
-/** Its list filters. */
-const WORKFLOW_AGGREGATE_LISTS = [
-  "status",
-  "workflowName",
-  "appVersion",
-  "executorId",
-  "queueName",
-  "workflowIdPrefix",
-  "workflowIds",
-  "user",
-  "forkedFrom",
-  "parentWorkflowId",
-  "scheduleName",
-] as const;
-
-/** Keeps the non-empty strings of a list filter; `undefined` when none is left (an empty array is never sent). */
-function listFilter(values: readonly string[] | undefined): string[] | undefined {
-  const kept = values?.filter((v) => typeof v === "string" && v !== "");
-  return kept && kept.length > 0 ? kept : undefined;
-}
+/** Its optional scalar filters (its list filters are a search's: `searchLists`). */
+const WORKFLOW_AGGREGATE_SCALARS = ["wasForkedFrom", "hasParent", "timeBucketSizeMs", ...SEARCH_TIME_FIELDS] as const;
 
 /**
  * The `WorkflowAggregatesBody` of a query: every group-by and select flag
@@ -72,10 +43,7 @@ export function workflowAggregatesBody(q: WorkflowAggregatesQuery): Record<strin
   const body: Record<string, unknown> = {};
   for (const key of WORKFLOW_AGGREGATE_FLAGS) body[key] = q[key] ?? false;
   for (const key of WORKFLOW_AGGREGATE_SCALARS) if (q[key] !== undefined) body[key] = q[key];
-  for (const key of WORKFLOW_AGGREGATE_LISTS) {
-    const values = listFilter(q[key]);
-    if (values) body[key] = values;
-  }
+  for (const [key, values] of searchLists(q)) body[key] = values;
   return body;
 }
 
@@ -89,7 +57,7 @@ export function stepAggregatesBody(q: StepAggregatesQuery): Record<string, unkno
     if (q[key] !== undefined) body[key] = q[key];
   }
   for (const key of ["status", "stepName", "workflowIdPrefix"] as const) {
-    const values = listFilter(q[key]);
+    const values = nonEmptyList(q[key]);
     if (values) body[key] = values;
   }
   return body;

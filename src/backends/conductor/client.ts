@@ -25,7 +25,7 @@ import type {
   WorkflowBackend,
   WorkflowSearch,
 } from "../backend.ts";
-import { searchLists } from "../backend.ts";
+import { SEARCH_TIME_FIELDS, searchLists } from "../backend.ts";
 import type {
   ApplicationVersion,
   ExportOptions,
@@ -135,12 +135,7 @@ export function pathSegment(value: string, label: string): string {
 
 /** The other fields of `WorkflowSearchBody` this server sends. */
 const SEARCH_SCALARS = [
-  "startTime",
-  "endTime",
-  "completedAfter",
-  "completedBefore",
-  "dequeuedAfter",
-  "dequeuedBefore",
+  ...SEARCH_TIME_FIELDS,
   "limit",
   "offset",
   "sortDesc",

@@ -4,7 +4,14 @@
 // `Workflow` and `Step`, with times as ISO 8601, errors as their message
 // text, and inputs and outputs as readable text (JSON where the value allows
 // it). Pure functions: nothing here touches a database or imports the DBOS SDK.
-import { type SearchListField, searchLists, type Step, type Workflow, type WorkflowSearch } from "../backend.ts";
+import {
+  SEARCH_TIME_FIELDS,
+  type SearchListField,
+  searchLists,
+  type Step,
+  type Workflow,
+  type WorkflowSearch,
+} from "../backend.ts";
 
 /** The parts of the DBOS client's `WorkflowStatus` this module reads. */
 export interface ClientWorkflow {
@@ -112,12 +119,7 @@ const CLIENT_LIST_NAME: Readonly<Record<SearchListField, ClientListKey>> = {
 
 /** v2 scalar filters the client takes under the same name. */
 const SCALAR_KEYS = [
-  "startTime",
-  "endTime",
-  "completedAfter",
-  "completedBefore",
-  "dequeuedAfter",
-  "dequeuedBefore",
+  ...SEARCH_TIME_FIELDS,
   "limit",
   "sortDesc",
   "wasForkedFrom",
