@@ -15,14 +15,17 @@
  *    100k workflows;
  * 6. the first run with an empty Deno cache in each mode, time to the
  *    `tools/list` answer and bytes downloaded, against the floor spawned the
- *    same way (needs the npm registry).
+ *    same way (needs the npm registry);
+ * 7. the HTTP/1.1 front end against `Deno.serve` (round trip, throughput),
+ *    an MCP `ping` over Streamable HTTP, and how long an unfinished request
+ *    head holds a connection.
  *
  * Prints one Markdown table (figure, ours, baseline, ratio, target, met) on
  * stdout, progress on stderr, and writes the same as JSON with `--json FILE`.
  * `--smoke` uses tiny sizes (for CI: it keeps the benchmarks working, its
  * figures mean nothing). `--only a,b` runs some sections: cold_start,
  * call_overhead, answer_size, memory, growth, tools_list (the size of the
- * `tools/list` answer, in bytes and bytes per tool), first_run.
+ * `tools/list` answer, in bytes and bytes per tool), first_run, http.
  *
  * ```sh
  * deno task bench --json bench.json
@@ -38,6 +41,7 @@ import { benchMemory } from "./memory.ts";
 import { benchGrowth } from "./growth.ts";
 import { benchToolsListSize } from "./tools_list_size.ts";
 import { benchFirstRun } from "./first_run.ts";
+import { benchHttpTransport } from "./http_transport.ts";
 import { type BenchReport, describeMachine, formatTable, machineLine } from "./_report.ts";
 import type { Figure } from "./_stats.ts";
 
@@ -50,6 +54,7 @@ export const SECTIONS = [
   "growth",
   "tools_list",
   "first_run",
+  "http",
 ] as const;
 
 /** One of {@linkcode SECTIONS}. */
@@ -69,6 +74,8 @@ export interface BenchSizes {
   growth: { sizes: [number, number, number]; calls: number };
   /** First runs of each mode and of the floor, each with a fresh Deno cache. */
   firstRun: { runs: number };
+  /** Timed HTTP round trips of each server; requests per throughput burst. */
+  http: { calls: number; burst: number };
 }
 
 /** The sizes of `deno task bench`. */
@@ -79,6 +86,7 @@ export const FULL_SIZES: BenchSizes = {
   memory: { calls: 5_000 },
   growth: { sizes: [1_000, 10_000, 100_000], calls: 200 },
   firstRun: { runs: 3 },
+  http: { calls: 2_000, burst: 4_000 },
 };
 
 /** The sizes of `--smoke`: enough to run every path once or twice. */
@@ -89,6 +97,7 @@ export const SMOKE_SIZES: BenchSizes = {
   memory: { calls: 250, requestTimeoutMs: 1_000 },
   growth: { sizes: [100, 300, 1_000], calls: 10 },
   firstRun: { runs: 1 },
+  http: { calls: 50, burst: 200 },
 };
 
 /** Options of {@linkcode runBench}. */
@@ -118,6 +127,7 @@ export async function runBench(opts: RunBenchOptions = {}): Promise<BenchReport>
     growth: () => benchGrowth({ ...sizes.growth, log }),
     tools_list: () => benchToolsListSize({ log }),
     first_run: () => benchFirstRun({ ...sizes.firstRun, log }),
+    http: () => benchHttpTransport({ ...sizes.http, log }),
   };
   for (const section of SECTIONS) {
     if (!only.has(section)) continue;

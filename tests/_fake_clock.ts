@@ -29,11 +29,16 @@ export class FakeClock implements Clock {
 export class ManualClock implements Clock {
   #now: number;
   #sleepers: { at: number; resolve: () => void }[] = [];
+  #requested = 0;
   constructor(start = Date.UTC(2026, 0, 1)) {
     this.#now = start;
   }
   now(): number {
     return this.#now;
+  }
+  /** How many sleeps were ever asked for, waiting, woken or aborted. */
+  get requested(): number {
+    return this.#requested;
   }
   /** How many sleeps are waiting. */
   get waiting(): number {
@@ -41,6 +46,7 @@ export class ManualClock implements Clock {
   }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#requested++;
     return new Promise((resolve, reject) => {
       const sleeper = {
         at: this.#now + ms,
@@ -73,10 +79,19 @@ export class ManualClock implements Clock {
   }
   /** Resolves once something sleeps on this clock (polls the event loop, bounded to 5 s). */
   async untilWaiting(count = 1): Promise<void> {
+    await this.#until(() => this.#sleepers.length >= count, `${count} waiting`);
+  }
+  /** Resolves once `count` sleeps in all were asked for (polls the event loop, bounded to 5 s). */
+  async untilRequested(count: number): Promise<void> {
+    await this.#until(() => this.#requested >= count, `${count} requested`);
+  }
+  async #until(met: () => boolean, what: string): Promise<void> {
     const deadline = Date.now() + 5_000;
-    while (this.#sleepers.length < count) {
+    while (!met()) {
       if (Date.now() > deadline) {
-        throw new Error(`nothing slept on the clock within 5 s (${this.#sleepers.length} waiting)`);
+        throw new Error(
+          `the clock did not reach ${what} within 5 s (${this.#sleepers.length} waiting, ${this.#requested} requested)`,
+        );
       }
       await settle();
     }

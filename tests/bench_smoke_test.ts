@@ -40,6 +40,10 @@ const FIGURE_IDS = [
   "tools_list.all",
   "tools_list.before",
   ...["core", "bulk", "schedules", "versions", "transfer"].map((set) => `tools_list.toolset_${set}`),
+  "http.round_trip",
+  "http.throughput",
+  "http.mcp_ping",
+  "http.head_deadline",
 ];
 
 Deno.test("bench helpers: percentiles, slope, module patterns and formatting", () => {

@@ -333,7 +333,9 @@ Deno.test("HTTP answers 408 when a body does not arrive within the read timeout"
     try {
       await c.write(c.head({ "content-length": String(new TextEncoder().encode(initialize).length) }));
       await c.write(initialize.slice(0, 20));
-      await clock.untilWaiting(2); // the idle sweep, and this body's deadline
+      // The idle sweep, this request's head deadline (met, and stopped), and its body's deadline.
+      await clock.untilRequested(3);
+      assertEquals(clock.waiting, 2);
       await clock.advance(9_999);
       await c.write(initialize.slice(20, 40)); // still in time
       await clock.advance(1);

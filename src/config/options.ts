@@ -439,14 +439,15 @@ export const OPTION_TABLE = {
     description: "End an HTTP session after this many milliseconds without a request or a call in flight.",
     parse: (raw: RawValue, source: string): number => parseInteger(raw, source, 1_000, 86_400_000, "milliseconds"),
   },
-  /** Time limit to read an HTTP request body, in milliseconds. */
+  /** Time limit to read an HTTP request's head, then its body, in milliseconds. */
   httpReadTimeoutMs: {
     flag: "http-read-timeout",
     env: "DBOS_MCP_HTTP_READ_TIMEOUT_MS",
     kind: "string",
     value: "MS",
     default: 30_000,
-    description: "Time limit to read an HTTP request body, in milliseconds: a slower one is refused with 408.",
+    description:
+      "Time limit to read an HTTP request's line and headers, then again its body, in milliseconds: a slower one is refused with 408.",
     parse: (raw: RawValue, source: string): number => parseInteger(raw, source, 100, 600_000, "milliseconds"),
   },
   /** More Host names HTTP clients may use (DNS rebinding check). */

@@ -5,9 +5,10 @@
  * beyond loopback, a required bearer secret. Bounded: request bodies in size
  * and read time, sessions in number and idle time.
  *
- * `Deno.serve` reads the request line and headers itself and offers no
- * deadline for them (a client that never finishes its headers holds its
- * connection open); the read deadline here starts when the headers are in.
+ * Served by our own HTTP/1.1 front end (`_http1_server.ts`) rather than
+ * `Deno.serve`, whose head reads have no deadline: here a request's line and
+ * headers must arrive within the read timeout, and then its body within the
+ * read timeout again.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { isLoopback, parseListen, requireTokenBeyondLoopback } from "../config/l
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { LogFn } from "../util/log.ts";
 import { readBody } from "./_http_body.ts";
+import { listenHttp1 } from "./_http1_server.ts";
 import { HostCheck } from "./_http_hosts.ts";
 import { protoKeyRefusal } from "./_proto_keys.ts";
 
@@ -35,7 +37,12 @@ export interface HttpServeOptions {
   maxSessions?: number;
   /** A session without a request or a call in flight for this long is ended, in ms; default 30 min. */
   idleTimeoutMs?: number;
-  /** Time limit to read a request body once its headers are in, in ms (408 beyond); default 30 s. */
+  /**
+   * Time limit to read a request's line and headers (from the connection
+   * opening or the previous answer ending), and again its body once the
+   * headers are in, in ms (408 beyond); default 30 s. An idle kept-alive
+   * connection is closed after it too.
+   */
   readTimeoutMs?: number;
   /** More `Host` names to accept: `NAME` (any port) or `NAME:PORT`. */
   allowedHosts?: readonly string[];
@@ -55,6 +62,8 @@ export interface HttpServing {
   readonly url: string;
   /** How many sessions are open. */
   readonly sessions: number;
+  /** How many HTTP connections are open. */
+  readonly connections: number;
   /** Stops listening and closes every session. */
   shutdown(): Promise<void>;
 }
@@ -252,8 +261,15 @@ export function serveHttp(server: DbosMcpServer, opts: HttpServeOptions): HttpSe
     return res;
   };
 
-  const httpServer = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen: () => {} }, handler);
-  const addr = httpServer.addr as Deno.NetAddr;
+  const httpServer = listenHttp1({
+    hostname: opts.hostname,
+    port: opts.port,
+    headTimeoutMs: readTimeoutMs,
+    clock,
+    log: opts.log,
+    refusal: (status, message) => rpcError(status, message, { connection: "close" }),
+  }, handler);
+  const addr = httpServer.addr;
   const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const names = isLoopback(addr.hostname) ? ["127.0.0.1", "localhost", "[::1]", hostPart] : [hostPart];
   hosts = new HostCheck(names, addr.port, opts.allowedHosts ?? []);
@@ -276,6 +292,9 @@ export function serveHttp(server: DbosMcpServer, opts: HttpServeOptions): HttpSe
     url,
     get sessions() {
       return live.size;
+    },
+    get connections() {
+      return httpServer.connections;
     },
     shutdown: async () => {
       stop.abort();
