@@ -9,6 +9,7 @@ import { createServer } from "../src/server.ts";
 import { serveHttp } from "../src/transports/http.ts";
 import { type Http1Options, type Http1Server, listenHttp1 } from "../src/transports/_http1_server.ts";
 import { parseHead } from "../src/transports/_http1_head.ts";
+import { prng } from "./fixtures/sample_secrets.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -452,3 +453,116 @@ async function waitFor(met: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** A valid MCP request, mangled by one to three random edits of the kinds that break HTTP parsers. */
+function mangled(random: () => number, port: number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const body = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1" } },
+  });
+  let text = [
+    `${pick(["POST", "GET", "DELETE", "PUT", "HEAD", "OPTIONS", "CONNECT", "TRACE", "P@ST", ""])} ` +
+    `${pick(["/mcp", "/mcp?x=1", "*", "mcp", "//evil/mcp", "http://h/mcp", "/%00", "/" + "a".repeat(9_000)])} ` +
+    `${pick(["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.1 ", "http/1.1", "HTTP/1"])}`,
+    `host: ${pick([`127.0.0.1:${port}`, "evil.example", "", `127.0.0.1:${port}\r\nhost: x`])}`,
+    "content-type: application/json",
+    "accept: application/json, text/event-stream",
+    pick([
+      `content-length: ${body.length}`,
+      `content-length: ${pick([0, 1, body.length - 1, body.length + 5, 99_999_999_999])}`,
+      `content-length: ${body.length}, ${body.length + 1}`,
+      `content-length: -1`,
+      "transfer-encoding: chunked",
+      `transfer-encoding: chunked\r\ncontent-length: ${body.length}`,
+      "transfer-encoding: gzip",
+      "",
+    ]),
+    pick(["connection: close", "connection: keep-alive", "expect: 100-continue", "x-a: b", ""]),
+  ].filter((l) => l !== "").join("\r\n") + "\r\n\r\n";
+  text += /transfer-encoding: chunked/.test(text) ? `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n` : body;
+  for (let edits = 1 + Math.floor(random() * 3); edits > 0; edits--) {
+    const at = Math.floor(random() * text.length);
+    const kind = pick(["insert", "delete", "replace", "truncate", "none"]);
+    const piece = pick([
+      "\r",
+      "\n",
+      "\r\n",
+      "\0",
+      " ",
+      ":",
+      "\t",
+      "\x7f",
+      "é",
+      "\r\n\r\n",
+      "0\r\n\r\n",
+      "ffffffff\r\n",
+    ]);
+    if (kind === "insert") text = text.slice(0, at) + piece + text.slice(at);
+    else if (kind === "delete") text = text.slice(0, at) + text.slice(at + 1 + Math.floor(random() * 8));
+    else if (kind === "replace") text = text.slice(0, at) + piece + text.slice(at + piece.length);
+    else if (kind === "truncate") text = text.slice(0, at);
+  }
+  return text;
+}
+
+Deno.test("HTTP answers 300 mangled requests each with a clear 4xx or a close, never a 500, and keeps serving", async () => {
+  const seed = Number(Deno.env.get("DBOS_MCP_FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
+  const random = prng(seed);
+  const server = await createServer({ backend: new MemoryBackend(), log: () => {} });
+  const logged: string[] = [];
+  const http = serveHttp(server, {
+    hostname: "127.0.0.1",
+    port: 0,
+    log: (line) => logged.push(line),
+    readTimeoutMs: 400,
+  });
+  const statuses = new Map<number, number>();
+  try {
+    for (let batch = 0; batch < 12; batch++) {
+      await Promise.all(Array.from({ length: 25 }, async () => {
+        const text = mangled(random, http.port);
+        const c = await dial(http.port);
+        await c.write(enc.encode(text)).catch(() => 0);
+        // Every case ends within the 400 ms head deadline, the body deadline after it, or at once.
+        await c.untilClosed().catch(() => {});
+        const status = Number(c.received.match(/^HTTP\/1\.1 (\d{3}) /)?.[1] ?? 0);
+        await c.close();
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        assert(
+          status !== 500,
+          `seed ${seed}: 500 for ${JSON.stringify(text.slice(0, 300))}: ${c.received.slice(0, 300)}`,
+        );
+        assert(
+          status === 0 || (status >= 100 && status < 600),
+          `seed ${seed}: no status line for ${JSON.stringify(text.slice(0, 300))}: ${c.received.slice(0, 300)}`,
+        );
+      }));
+    }
+    const seen = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s || "closed"}×${n}`).join(" ");
+    console.log(`http fuzz: seed ${seed}, answers ${seen}`);
+    assert([...statuses.keys()].filter((s) => s >= 400 && s < 500).length >= 4, `seed ${seed}: ${seen}`);
+    assert(!logged.some((l) => /failed/.test(l)), `seed ${seed}: ${logged.join("\n")}`);
+    // Still serving: a clean initialize after the storm.
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "after", version: "1" } },
+    });
+    const c = await dial(http.port);
+    await c.write(
+      `POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${http.port}\r\ncontent-type: application/json\r\n` +
+        `accept: application/json, text/event-stream\r\ncontent-length: ${enc.encode(body).length}\r\n\r\n${body}`,
+    );
+    await waitFor(() => c.received.includes('"protocolVersion"'));
+    assertMatch(c.received, /^HTTP\/1\.1 200 OK\r\n/);
+    await c.close();
+    await waitFor(() => http.connections === 0);
+  } finally {
+    await http.shutdown();
+    await server.close();
+  }
+});
