@@ -566,3 +566,39 @@ Deno.test("HTTP answers 300 mangled requests each with a clear 4xx or a close, n
     await server.close();
   }
 });
+
+Deno.test("HTTP closes the connection of a client that stops reading an answer, and cancels the answer", async () => {
+  const { promise: cancelled, resolve: onCancel } = Promise.withResolvers<void>();
+  let produced = 0;
+  await withEcho(async ({ port, server }) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(enc.encode(head(port)));
+      // The client reads nothing: once the kernel's buffers are full, a write waits past the 300 ms limit.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not cancelled within 10 s (${produced} chunks produced)`)), 10_000);
+      });
+      await Promise.race([cancelled, late]).finally(() => clearTimeout(timer));
+      await waitFor(() => server.connections === 0);
+      assert(produced > 0, "the answer was streaming");
+    } finally {
+      conn.close();
+    }
+  }, {
+    writeTimeoutMs: 300,
+    handler: () =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              produced++;
+              controller.enqueue(new Uint8Array(262_144).fill(100));
+            },
+            cancel: () => onCancel(),
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+      ),
+  });
+});

@@ -34,6 +34,8 @@ export interface Http1Options {
   maxHeadBytes?: number;
   /** Most connections open at once; one more is closed at once. Default 1,024. */
   maxConnections?: number;
+  /** Time limit for the peer to take one write of an answer, in ms (the connection is closed beyond); default 60 s. */
+  writeTimeoutMs?: number;
   /** Clock of the head deadline. */
   clock: Clock;
   /** Diagnostics. */
@@ -161,7 +163,7 @@ interface Context extends Http1Options {
 
 async function serveConnection(entry: Live, ctx: Context, handler: Http1Handler): Promise<void> {
   const reader = new ConnReader(entry.conn);
-  const writer = new ConnWriter(entry.conn);
+  const writer = new ConnWriter(entry.conn, ctx.writeTimeoutMs ?? 60_000);
   while (!ctx.state.closing) {
     const read = await readHead(reader, ctx);
     if (read === undefined) return;
@@ -337,21 +339,41 @@ async function writeAnswer(
   return await writer.write(new TextEncoder().encode("0\r\n\r\n")) && keepAlive;
 }
 
-/** Writes whole buffers to a connection, remembering the first failure. */
+/**
+ * Writes whole buffers to a connection, remembering the first failure. A
+ * write the peer does not take within the write timeout (a client that stops
+ * reading: the kernel's buffers are full) closes the connection, so a slow
+ * reader cannot hold it and its answer forever. The deadline is on the real
+ * clock: it bounds the kernel, not the server's own waits.
+ */
 class ConnWriter {
   readonly #conn: Deno.Conn;
+  readonly #timeoutMs: number;
   broken = false;
-  constructor(conn: Deno.Conn) {
+  constructor(conn: Deno.Conn, timeoutMs: number) {
     this.#conn = conn;
+    this.#timeoutMs = timeoutMs;
   }
   async write(bytes: Uint8Array): Promise<boolean> {
     if (this.broken) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), this.#timeoutMs));
     try {
-      for (let at = 0; at < bytes.length;) at += await this.#conn.write(bytes.subarray(at));
+      for (let at = 0; at < bytes.length;) {
+        const n = await Promise.race([this.#conn.write(bytes.subarray(at)), late]);
+        if (n === "late") {
+          this.broken = true;
+          closeQuietly(this.#conn);
+          return false;
+        }
+        at += n;
+      }
       return true;
     } catch {
       this.broken = true;
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
