@@ -41,11 +41,6 @@ export class ConnReader {
     return this.#end - this.#start;
   }
 
-  /** Whether the peer ended its side (or the read failed). */
-  get eof(): boolean {
-    return this.#eof;
-  }
-
   /**
    * Reads once more from the connection; false at its end or on a read error
    * (never throws). While a read is in flight, a second call shares it, so a
@@ -85,14 +80,21 @@ export class ConnReader {
     return true;
   }
 
-  /** Drops the empty lines a client may send before a request line (RFC 9112, section 2.2). */
-  skipEmptyLines(): void {
+  /** Drops the empty lines a client may send before a request line (RFC 9112, section 2.2); returns the bytes dropped. */
+  skipEmptyLines(): number {
+    const start = this.#start;
     while (this.#end - this.#start >= 2 && this.#buf[this.#start] === 13 && this.#buf[this.#start + 1] === 10) {
       this.#start += 2;
     }
+    return this.#start - start;
   }
 
-  /** Where the buffered head ends (just past its empty line), or -1 while it is incomplete. */
+  /**
+   * Where the buffered head ends (just past its empty line), or -1 while it
+   * is incomplete. `from` skips bytes already searched (less the three an
+   * empty line may straddle), so a head read in many small parts is scanned
+   * once, not once per part.
+   */
   headEnd(from = 0): number {
     const at = indexOf(this.#buf, CRLF2, this.#start + from, this.#end);
     return at < 0 ? -1 : at - this.#start + 4;

@@ -234,10 +234,12 @@ async function readHead(
   const maxHead = ctx.maxHeadBytes ?? 32_768;
   const stop = new AbortController();
   const timeUp = ctx.clock.sleep(ctx.headTimeoutMs, stop.signal).then(() => "time" as const, () => "stopped" as const);
+  let searched = 0;
   try {
     for (;;) {
-      reader.skipEmptyLines();
-      const end = reader.headEnd();
+      searched = Math.max(0, searched - reader.skipEmptyLines());
+      const end = reader.headEnd(Math.max(0, searched - 3));
+      searched = reader.buffered;
       if (end > maxHead || (end < 0 && reader.buffered > maxHead)) {
         return {
           status: 431,
