@@ -2,7 +2,7 @@
 // official server's list filters do, shared by the tools that filter
 // workflows.
 import { z } from "zod";
-import { WORKFLOW_STATUSES, type WorkflowSearch } from "../backends/backend.ts";
+import { type SEARCH_TIME_FIELDS, WORKFLOW_STATUSES, type WorkflowSearch } from "../backends/backend.ts";
 import { timeArg } from "./_time.ts";
 
 /** A non-empty name of at most `max` characters. */
@@ -52,10 +52,7 @@ export const timeWindowArgs = {
 /** The time window of parsed arguments, in v2's names. */
 export function timeWindowOf(
   args: { [K in keyof typeof timeWindowArgs]?: string },
-): Pick<
-  WorkflowSearch,
-  "startTime" | "endTime" | "completedAfter" | "completedBefore" | "dequeuedAfter" | "dequeuedBefore"
-> {
+): Pick<WorkflowSearch, typeof SEARCH_TIME_FIELDS[number]> {
   return {
     startTime: args.start_time,
     endTime: args.end_time,

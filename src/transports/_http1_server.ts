@@ -51,6 +51,8 @@ export type Http1Handler = (req: Request) => Response | Promise<Response>;
 export interface Http1Server {
   /** The address bound. */
   readonly addr: Deno.NetAddr;
+  /** The bound host as a URL writes it (an IPv6 address in brackets). */
+  readonly host: string;
   /** How many connections are open. */
   readonly connections: number;
   /** Stops accepting, lets each connection finish the answer it is writing, then closes them all. */
@@ -61,6 +63,7 @@ export interface Http1Server {
 const BUFFERED_ANSWER = 1_048_576;
 /** How long `shutdown()` waits for answers in progress before closing their connections. */
 const SHUTDOWN_GRACE_MS = 5_000;
+const ENCODER = new TextEncoder();
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"]);
 const REASONS: Record<number, string> = {
   100: "Continue",
@@ -97,8 +100,8 @@ interface Live {
 export function listenHttp1(opts: Http1Options, handler: Http1Handler): Http1Server {
   const listener = Deno.listen({ hostname: opts.hostname, port: opts.port, transport: "tcp" });
   const addr = listener.addr as Deno.NetAddr;
-  const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const base = `http://${hostPart}:${addr.port}`;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const base = `http://${host}:${addr.port}`;
   const maxConnections = opts.maxConnections ?? 1_024;
   const live = new Set<Live>();
   const state = { closing: false };
@@ -138,6 +141,7 @@ export function listenHttp1(opts: Http1Options, handler: Http1Handler): Http1Ser
 
   return {
     addr,
+    host,
     get connections() {
       return live.size;
     },
@@ -189,7 +193,7 @@ async function serveRequest(
   const body: BodyState = { complete: head.framing.kind === "length" && head.framing.length === 0 };
   const hasBody = !body.complete && head.method !== "GET" && head.method !== "HEAD";
   const continued = async () => {
-    if (head.expectContinue) await writer.write(new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n"));
+    if (head.expectContinue) await writer.write(ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n"));
   };
   let request: Request | undefined;
   try {
@@ -306,7 +310,7 @@ async function writeAnswer(
   const keepAlive = how.keepAlive && framed && !writer.broken;
   if (!bodiless && framed) lines.push(whole ? `content-length: ${total(held)}` : "transfer-encoding: chunked");
   lines.push(keepAlive ? `keep-alive: timeout=${how.keepAliveS ?? 5}` : "connection: close");
-  const headBytes = new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n");
+  const headBytes = ENCODER.encode(lines.join("\r\n") + "\r\n\r\n");
   if (how.method === "HEAD") {
     await source?.cancel().catch(() => {});
     return await writer.write(headBytes) && keepAlive;
@@ -338,7 +342,7 @@ async function writeAnswer(
     }
   }
   if (!framed) return false;
-  return await writer.write(new TextEncoder().encode("0\r\n\r\n")) && keepAlive;
+  return await writer.write(ENCODER.encode("0\r\n\r\n")) && keepAlive;
 }
 
 /**
@@ -381,7 +385,7 @@ class ConnWriter {
 }
 
 function chunk(bytes: Uint8Array): Uint8Array {
-  return concat([new TextEncoder().encode(`${bytes.length.toString(16)}\r\n`), bytes, new Uint8Array([13, 10])]);
+  return concat([ENCODER.encode(`${bytes.length.toString(16)}\r\n`), bytes, new Uint8Array([13, 10])]);
 }
 
 function total(parts: Uint8Array[]): number {

@@ -270,7 +270,7 @@ export function serveHttp(server: DbosMcpServer, opts: HttpServeOptions): HttpSe
     refusal: (status, message) => rpcError(status, message, { connection: "close" }),
   }, handler);
   const addr = httpServer.addr;
-  const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const hostPart = httpServer.host;
   const names = isLoopback(addr.hostname) ? ["127.0.0.1", "localhost", "[::1]", hostPart] : [hostPart];
   hosts = new HostCheck(names, addr.port, opts.allowedHosts ?? []);
 
